@@ -1,0 +1,1 @@
+"""Speed benchmarks (`make bench`); each module returns JSON-able results."""

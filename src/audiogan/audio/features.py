@@ -1,0 +1,136 @@
+"""Spectral features shared by data, models, losses and metrics, all from one AudioConfig."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torchaudio
+from torch import nn
+
+from audiogan.audio.config import AudioConfig
+
+
+def _to_log(magnitude: torch.Tensor, scale: str, floor: float) -> torch.Tensor:
+    magnitude = magnitude.clamp_min(floor)
+    if scale == "log10":
+        return torch.log10(magnitude)
+    if scale == "ln":
+        return torch.log(magnitude)
+    return 20.0 * torch.log10(magnitude)  # "db" of a magnitude
+
+
+def _from_log(log_magnitude: torch.Tensor, scale: str) -> torch.Tensor:
+    if scale == "log10":
+        return torch.pow(10.0, log_magnitude)
+    if scale == "ln":
+        return torch.exp(log_magnitude)
+    return torch.pow(10.0, log_magnitude / 20.0)
+
+
+class LogMelSpectrogram(nn.Module):
+    """Log-mel as the MelGAN / HiFi-GAN vocoders compute it.
+
+    The waveform is reflect-padded by (n_fft - hop) / 2 on each side and framed without centring, so
+    T samples give exactly T // hop frames and a vocoder's output length is frames * hop.
+    Computed in float32 whatever the autocast dtype, because STFT and log need the range.
+    """
+
+    def __init__(self, audio: AudioConfig):
+        super().__init__()
+        self.audio = audio
+        self.pad = (audio.n_fft - audio.hop_length) // 2
+        self.register_buffer("window", torch.hann_window(audio.win_length), persistent=False)
+        fbank = torchaudio.functional.melscale_fbanks(
+            n_freqs=audio.n_fft // 2 + 1,
+            f_min=audio.fmin,
+            f_max=audio.mel_fmax,
+            n_mels=audio.n_mels,
+            sample_rate=audio.sample_rate,
+            norm=audio.mel_norm,
+            mel_scale=audio.mel_scale,
+        )
+        self.register_buffer("mel_basis", fbank.T.contiguous(), persistent=False)  # [n_mels, n_freqs]
+
+    def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
+        """Linear STFT magnitude [B, n_freqs, frames] of a waveform [B, T] or [B, 1, T]."""
+        if audio.dim() == 3:
+            audio = audio.squeeze(1)
+        with torch.autocast(audio.device.type, enabled=False):
+            audio = torch.nn.functional.pad(audio.float().unsqueeze(1), (self.pad, self.pad), mode="reflect")
+            spec = torch.stft(
+                audio.squeeze(1),
+                n_fft=self.audio.n_fft,
+                hop_length=self.audio.hop_length,
+                win_length=self.audio.win_length,
+                window=self.window,
+                center=False,
+                return_complex=True,
+            )
+            return spec.abs()
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        """Log-mel [B, n_mels, T // hop] of a waveform [B, T] or [B, 1, T]."""
+        magnitude = self.magnitude(audio)
+        with torch.autocast(magnitude.device.type, enabled=False):
+            mel = torch.matmul(self.mel_basis, magnitude)
+            return _to_log(mel, self.audio.log, self.audio.log_floor)
+
+
+class GriffinLimVocoder(nn.Module):
+    """Log-mel back to audio without a neural vocoder: the baseline every vocoder must beat.
+
+    Mel to linear magnitude by non-negative least squares (torchaudio's InverseMelScale), then
+    Griffin-Lim phase reconstruction with ``audio.griffin_lim_iters`` iterations.
+    """
+
+    def __init__(self, audio: AudioConfig, n_iter: int | None = None):
+        super().__init__()
+        self.audio = audio
+        self.inverse_mel = torchaudio.transforms.InverseMelScale(
+            n_stft=audio.n_fft // 2 + 1,
+            n_mels=audio.n_mels,
+            sample_rate=audio.sample_rate,
+            f_min=audio.fmin,
+            f_max=audio.mel_fmax,
+            norm=audio.mel_norm,
+            mel_scale=audio.mel_scale,
+        )
+        self.n_iter = n_iter if n_iter is not None else audio.griffin_lim_iters
+        self.register_buffer("window", torch.hann_window(audio.win_length), persistent=False)
+
+    @torch.no_grad()
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Waveform [B, frames * hop] from a log-mel [B, n_mels, frames]."""
+        with torch.autocast(log_mel.device.type, enabled=False):
+            mel = _from_log(log_mel.float(), self.audio.log)
+            magnitude = self.inverse_mel(mel)
+            audio = torchaudio.functional.griffinlim(
+                magnitude,
+                window=self.window,
+                n_fft=self.audio.n_fft,
+                hop_length=self.audio.hop_length,
+                win_length=self.audio.win_length,
+                power=1.0,
+                n_iter=self.n_iter,
+                momentum=0.99,
+                length=None,
+                rand_init=False,
+            )
+        # Griffin-Lim frames are centred on i * hop, ours on i * hop + hop / 2:
+        # shift, then pad to frames * hop.
+        shift = self.audio.hop_length // 2
+        target = log_mel.shape[-1] * self.audio.hop_length
+        return torch.nn.functional.pad(audio, (shift, target - shift - audio.shape[-1]))
+
+
+def stft_magnitude(audio: torch.Tensor, n_fft: int, hop_length: int, win_length: int) -> torch.Tensor:
+    """Centred STFT magnitude [B, n_freqs, frames] for spectral losses and metrics (float32)."""
+    if audio.dim() == 3:
+        audio = audio.squeeze(1)
+    window = torch.hann_window(win_length, device=audio.device)
+    with torch.autocast(audio.device.type, enabled=False):
+        spec = torch.stft(
+            audio.float(), n_fft, hop_length, win_length, window=window, center=True, return_complex=True
+        )
+        return spec.abs().clamp_min(math.sqrt(1e-7))

@@ -1,0 +1,78 @@
+"""Writes validation samples (wav + mel images) to the run dir and sends them to every logger.
+
+A task exposes ``validation_samples``: a list of dicts with ``name``, ``sample_rate``, ``audio``
+({label: waveform [T]}) and ``mel`` ({label: log-mel [n_mels, frames]}). Works with CSV (files
+only), TensorBoard and W&B loggers; only rank zero writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import matplotlib
+import numpy as np
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from audiogan.audio.io import save_audio
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+
+
+def render_mel(mel: torch.Tensor, title: str) -> np.ndarray:
+    """An RGB image [H, W, 3] (uint8) of a log-mel, low frequencies at the bottom."""
+    figure, axis = plt.subplots(figsize=(8, 3), dpi=100)
+    image = axis.imshow(
+        mel.detach().float().cpu().numpy(), origin="lower", aspect="auto", interpolation="none"
+    )
+    axis.set(title=title, xlabel="frame", ylabel="mel bin")
+    figure.colorbar(image, ax=axis)
+    figure.tight_layout()
+    figure.canvas.draw()
+    rgb = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return rgb
+
+
+class SampleLogger(L.Callback):
+    """Saves and logs the task's validation samples after every validation run (not the sanity check)."""
+
+    def __init__(self, output_dir: str):
+        self.output_dir = Path(output_dir)
+
+    @rank_zero_only
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        samples = getattr(pl_module, "validation_samples", None)
+        if trainer.sanity_checking or not samples:
+            return
+        step = int(getattr(getattr(pl_module, "counters", None), "batches", trainer.global_step))
+        folder = self.output_dir / f"batch{step:08d}"
+        for sample in samples:
+            rate = int(sample["sample_rate"])
+            for label, audio in sample["audio"].items():
+                save_audio(folder / f"{sample['name']}_{label}.wav", audio, rate)
+                self._log_audio(trainer, f"samples/{sample['name']}/{label}", audio, rate, step)
+            for label, mel in sample["mel"].items():
+                image = render_mel(mel, f"{sample['name']} {label}")
+                plt.imsave(folder / f"{sample['name']}_{label}_mel.png", image)
+                self._log_image(trainer, f"mel/{sample['name']}/{label}", image, step)
+
+    @staticmethod
+    def _log_audio(trainer: L.Trainer, key: str, audio: torch.Tensor, rate: int, step: int) -> None:
+        waveform = audio.detach().float().cpu().reshape(-1).clamp(-1, 1)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_audio(key, waveform.unsqueeze(0), step, sample_rate=rate)
+            elif isinstance(logger, WandbLogger):
+                logger.log_audio(key, [waveform.numpy()], step=None, sample_rate=[rate])
+
+    @staticmethod
+    def _log_image(trainer: L.Trainer, key: str, image: np.ndarray, step: int) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image(key, image, step, dataformats="HWC")
+            elif isinstance(logger, WandbLogger):
+                logger.log_image(key, [image], step=None)

@@ -1,0 +1,1 @@
+"""Adversarial objectives, feature matching and spectral reconstruction losses."""

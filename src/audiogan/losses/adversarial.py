@@ -1,0 +1,89 @@
+"""Adversarial objectives over one or several discriminator outputs (multi-scale D gives a list).
+
+Every objective sums its per-output means over the outputs, as MelGAN does over its scales.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+Logits = Sequence[torch.Tensor]
+
+
+class AdversarialLoss:
+    """Interface: ``discriminator(real, fake)`` and ``generator(fake)`` on lists of logits."""
+
+    name = "adversarial"
+
+    def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
+        raise NotImplementedError
+
+    def generator(self, fake: Logits) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class LSGANLoss(AdversarialLoss):
+    """Least squares GAN (Mao et al. 2017): D pushes real to 1 and fake to 0, G pushes fake to 1.
+
+    ``real_fake_average`` halves the D loss, (L_real + L_fake) / 2, as the MelGAN seed writes it.
+    """
+
+    name = "lsgan"
+
+    def __init__(self, real_fake_average: bool = True):
+        self.d_scale = 0.5 if real_fake_average else 1.0
+
+    def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
+        terms = [((1 - r) ** 2).mean() + (f**2).mean() for r, f in zip(real, fake, strict=True)]
+        return self.d_scale * torch.stack(terms).sum()
+
+    def generator(self, fake: Logits) -> torch.Tensor:
+        return torch.stack([((1 - f) ** 2).mean() for f in fake]).sum()
+
+
+class HingeLoss(AdversarialLoss):
+    """Hinge loss as in the original MelGAN code: D relu(1 - real) + relu(1 + fake), G -fake."""
+
+    name = "hinge"
+
+    def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
+        terms = [F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake, strict=True)]
+        return torch.stack(terms).sum()
+
+    def generator(self, fake: Logits) -> torch.Tensor:
+        return torch.stack([-f.mean() for f in fake]).sum()
+
+
+class WassersteinLoss(AdversarialLoss):
+    """Wasserstein critic loss (use with a gradient penalty): D fake - real, G -fake."""
+
+    name = "wgan"
+
+    def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
+        return torch.stack([f.mean() - r.mean() for r, f in zip(real, fake, strict=True)]).sum()
+
+    def generator(self, fake: Logits) -> torch.Tensor:
+        return torch.stack([-f.mean() for f in fake]).sum()
+
+
+class BCELoss(AdversarialLoss):
+    """Non-saturating GAN on logits with one-sided label smoothing (real target 1 - smoothing)."""
+
+    name = "bce"
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.real_target = 1.0 - label_smoothing
+
+    def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
+        terms = [
+            F.binary_cross_entropy_with_logits(r, torch.full_like(r, self.real_target))
+            + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
+            for r, f in zip(real, fake, strict=True)
+        ]
+        return torch.stack(terms).sum()
+
+    def generator(self, fake: Logits) -> torch.Tensor:
+        return torch.stack([F.binary_cross_entropy_with_logits(f, torch.ones_like(f)) for f in fake]).sum()

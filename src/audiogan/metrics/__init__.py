@@ -1,0 +1,1 @@
+"""Objective metrics for validation and evaluation."""

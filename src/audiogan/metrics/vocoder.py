@@ -1,0 +1,31 @@
+"""How close resynthesised audio is to the reference: log-mel L1 and multi-resolution STFT distance."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from audiogan.audio.features import LogMelSpectrogram
+from audiogan.losses.spectral import MultiResolutionSTFTLoss
+
+
+class VocoderMetrics(nn.Module):
+    """Per-batch distances between generated and reference waveforms of equal length.
+
+    ``mel_l1`` is MelGAN's and HiFi-GAN's validation "mel error"; ``mrstft`` is the multi-resolution
+    STFT distance (spectral convergence + log magnitude). Lower is better for both.
+    """
+
+    def __init__(self, log_mel: LogMelSpectrogram, resolutions=None):
+        super().__init__()
+        self.log_mel = log_mel
+        self.mrstft = MultiResolutionSTFTLoss(resolutions) if resolutions else MultiResolutionSTFTLoss()
+
+    @torch.no_grad()
+    def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> dict[str, torch.Tensor]:
+        generated = generated.reshape(reference.shape[0], -1)[:, : reference.shape[-1]]
+        reference = reference.reshape(reference.shape[0], -1)
+        return {
+            "mel_l1": (self.log_mel(generated) - self.log_mel(reference)).abs().mean(),
+            "mrstft": self.mrstft(generated, reference),
+        }

@@ -1,0 +1,1 @@
+"""Network definitions (plain nn.Modules; training logic lives in audiogan.tasks)."""

@@ -1,0 +1,1 @@
+"""LightningModules: the GAN engine (base) and one task per family."""

@@ -1,0 +1,250 @@
+"""The GAN engine: one LightningModule base that owns the update schedule for every family.
+
+A family supplies the networks (``self.generator``, ``self.discriminator``) and three methods:
+``generate(batch)``, ``discriminator_loss(batch, outputs)`` and ``generator_loss(batch, outputs,
+adversarial)``. The engine decides, batch by batch, which network updates and how often:
+
+* ``n_d:n_g`` -- n_d discriminator updates, each on a fresh batch, then n_g generator updates on
+  the last of those batches (5:1 = five batches of D, the fifth also G; 1:2 = every batch one D
+  update then two G updates).
+* generator-only warm-up batches before the adversarial phase;
+* skipping the D update while its loss (averaged over all ranks) is below a threshold;
+* gradient clipping per network, lr schedulers per step / per epoch / on a validation metric;
+* a training budget counted in batches (Lightning's ``global_step`` counts optimizer steps, which
+  vary with the ratio and with skipped updates);
+* its counters saved in and restored from checkpoints, and identical decisions on every DDP rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+
+from audiogan.utils.config import to_dict
+
+SCHEDULER_INTERVALS = ("step", "epoch", "plateau")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf; the message names the loss, its value and the batch."""
+
+
+@dataclass
+class Schedule:
+    """Who updates when. Numbers come from the model config's ``schedule`` node."""
+
+    n_d: int = 1
+    n_g: int = 1
+    warmup_batches: int = 0
+    max_batches: int | None = None
+    d_loss_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_d < 1 or self.n_g < 1:
+            raise ValueError(f"schedule: n_d and n_g must be >= 1, got n_d={self.n_d} n_g={self.n_g}")
+        if self.warmup_batches < 0:
+            raise ValueError(f"schedule.warmup_batches must be >= 0, got {self.warmup_batches}")
+
+
+@dataclass
+class Counters:
+    """Engine state that must survive a checkpoint/resume cycle."""
+
+    batches: int = 0
+    d_updates: int = 0
+    g_updates: int = 0
+    d_skipped: int = 0
+
+
+class GANTask(L.LightningModule):
+    """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's."""
+
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+
+    def __init__(
+        self,
+        schedule: Mapping[str, Any] | None = None,
+        optim: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        self.schedule = Schedule(**to_dict(schedule))
+        self.optim_cfg = to_dict(optim)
+        self.scheduler_cfg = to_dict(scheduler)
+        self.counters = Counters()
+
+    # ----------------------------------------------------------------- family interface
+    def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Run the generator; the outputs are shared by the D and G losses of this batch."""
+        raise NotImplementedError
+
+    def discriminator_loss(self, batch, outputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D objective on real data and detached generator outputs; returns (loss, values to log)."""
+        raise NotImplementedError
+
+    def generator_loss(
+        self, batch, outputs, adversarial: bool
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """G objective; ``adversarial`` is False during warm-up (reconstruction terms only)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- schedule
+    def is_adversarial(self, batch_index: int) -> bool:
+        return batch_index >= self.schedule.warmup_batches
+
+    def updates_for(self, batch_index: int) -> tuple[bool, int]:
+        """(D updates on this batch?, number of G updates on this batch) for a global batch index.
+
+        The cycle restarts when the adversarial phase begins, so warm-up length does not shift it.
+        """
+        if not self.is_adversarial(batch_index):
+            return False, 1
+        position = (batch_index - self.schedule.warmup_batches) % self.schedule.n_d
+        return True, self.schedule.n_g if position == self.schedule.n_d - 1 else 0
+
+    # ----------------------------------------------------------------- optimizers
+    def configure_optimizers(self):
+        optimizers, schedulers = [], []
+        self._scheduler_specs: list[tuple[str, dict]] = []
+        for name, module in (("generator", self.generator), ("discriminator", self.discriminator)):
+            if name not in self.optim_cfg:
+                raise KeyError(f"model.optim.{name} is missing; expected an optimizer config with _target_")
+            optimizer = instantiate(self.optim_cfg[name], params=module.parameters())
+            optimizers.append(optimizer)
+            spec = self.scheduler_cfg.get(name)
+            if spec:
+                interval = spec.get("interval", "step")
+                if interval not in SCHEDULER_INTERVALS:
+                    raise ValueError(
+                        f"model.scheduler.{name}.interval={interval!r}; expected one of {SCHEDULER_INTERVALS}"
+                    )
+                schedulers.append(instantiate(spec["scheduler"], optimizer=optimizer))
+                self._scheduler_specs.append((name, spec))
+        return optimizers, schedulers
+
+    def _schedulers_by_name(self) -> dict[str, tuple[Any, dict]]:
+        configured = self.lr_schedulers()
+        if configured is None:
+            return {}
+        configured = configured if isinstance(configured, list) else [configured]
+        return {
+            name: (sched, spec) for (name, spec), sched in zip(self._scheduler_specs, configured, strict=True)
+        }
+
+    def _step_schedulers(self, interval: str, metrics: Mapping[str, Any] | None = None) -> None:
+        for name, (sched, spec) in self._schedulers_by_name().items():
+            if spec.get("interval", "step") != interval:
+                continue
+            if interval == "plateau":
+                monitor = spec.get("monitor")
+                if not metrics or monitor not in metrics:
+                    raise KeyError(
+                        f"model.scheduler.{name}.monitor={monitor!r} was not logged at validation; "
+                        f"logged: {sorted(metrics or {})}"
+                    )
+                sched.step(float(metrics[monitor]))
+            else:
+                sched.step()
+
+    # ----------------------------------------------------------------- the training step
+    def _all_ranks_mean(self, value: torch.Tensor) -> float:
+        return float(self.trainer.strategy.reduce(value.detach().float(), reduce_op="mean"))
+
+    def _check_finite(self, name: str, loss: torch.Tensor) -> None:
+        finite = torch.isfinite(loss.detach()).all()
+        if not self.trainer.strategy.reduce_boolean_decision(bool(finite), all=True):
+            raise NonFiniteLossError(
+                f"{name} loss is {loss.detach().float().item()} (non-finite on at least one rank) at batch "
+                f"{self.counters.batches} (global step {self.global_step}); stopping. The last checkpoint "
+                "written before this batch is intact."
+            )
+
+    def _update(self, optimizer, network: str, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        clip = self.optim_cfg.get("grad_clip", {}).get(network)
+        if clip:
+            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+        optimizer.step()
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d = self.optimizers()
+        index = self.counters.batches
+        update_d, g_updates = self.updates_for(index)
+        adversarial = self.is_adversarial(index)
+        logs: dict[str, torch.Tensor | float] = {}
+
+        outputs = None
+        if update_d:
+            with torch.set_grad_enabled(g_updates > 0):
+                outputs = self.generate(batch)
+            self.toggle_optimizer(opt_d)
+            d_loss, d_logs = self.discriminator_loss(batch, outputs)
+            self._check_finite("discriminator", d_loss)
+            logs.update(d_logs)
+            threshold = self.schedule.d_loss_threshold
+            if threshold is not None and self._all_ranks_mean(d_loss) < threshold:
+                self.counters.d_skipped += 1
+            else:
+                self._update(opt_d, "discriminator", d_loss)
+                self.counters.d_updates += 1
+            self.untoggle_optimizer(opt_d)
+
+        for k in range(g_updates):
+            if outputs is None or k > 0:
+                outputs = self.generate(batch)
+            self.toggle_optimizer(opt_g)
+            g_loss, g_logs = self.generator_loss(batch, outputs, adversarial=adversarial)
+            self._check_finite("generator", g_loss)
+            logs.update(g_logs)
+            self._update(opt_g, "generator", g_loss)
+            self.counters.g_updates += 1
+            self.untoggle_optimizer(opt_g)
+
+        self.counters.batches += 1
+        self._step_schedulers("step")
+        batch_size = next(iter(batch.values())).shape[0] if isinstance(batch, Mapping) else None
+        logs.update(
+            {
+                "train/d_updates": float(self.counters.d_updates),
+                "train/g_updates": float(self.counters.g_updates),
+            }
+        )
+        self.log_dict(
+            {k: (v.detach() if torch.is_tensor(v) else v) for k, v in logs.items()},
+            on_step=True,
+            on_epoch=False,
+            prog_bar=False,
+            batch_size=batch_size,
+        )
+        budget = self.schedule.max_batches
+        if budget is not None and self.counters.batches >= budget:
+            self.trainer.should_stop = True
+
+    def on_train_epoch_end(self) -> None:
+        self._step_schedulers("epoch")
+
+    def on_validation_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._step_schedulers("plateau", self.trainer.callback_metrics)
+
+    # ----------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gan_engine"] = {"counters": asdict(self.counters), "schedule": asdict(self.schedule)}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gan_engine")
+        if state is not None:
+            self.counters = Counters(**state["counters"])
+
+    def on_fit_start(self) -> None:
+        budget = self.schedule.max_batches
+        if budget is not None and self.counters.batches >= budget:
+            self.trainer.should_stop = True

@@ -1,0 +1,141 @@
+"""MelGAN vocoder task: log-mel of real audio in, waveform out, multi-scale D, 1:1 updates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from audiogan.audio.config import AudioConfig
+from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
+from audiogan.losses.feature_matching import feature_matching_loss
+from audiogan.metrics.vocoder import VocoderMetrics
+from audiogan.tasks.base import GANTask
+from audiogan.utils.config import to_dict
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Generator loss weights (``model.loss_weights``)."""
+
+    feature_matching: float = 10.0
+    feature_matching_layer: float = 1.0
+    mel_l1: float = 0.0
+    warmup_mel_l1: float = 1.0
+
+
+class MelGANTask(GANTask):
+    """Trains a mel-to-waveform generator against a multi-scale waveform discriminator.
+
+    Generator loss = adversarial + ``loss_weights.feature_matching`` x feature matching (+ optional
+    mel L1, 0 by default as in the original; warm-up batches use mel L1 alone). Validation
+    resynthesises fixed held-out clips and reports log-mel L1 and MR-STFT distance next to the
+    Griffin-Lim baseline on the same clips.
+    """
+
+    data_kinds = ("waveform",)
+
+    def __init__(
+        self,
+        audio: Mapping[str, Any],
+        generator: Mapping[str, Any],
+        discriminator: Mapping[str, Any],
+        adversarial: Mapping[str, Any],
+        loss_weights: Mapping[str, Any],
+        schedule: Mapping[str, Any] | None = None,
+        optim: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+        samples_to_log: int = 4,
+    ):
+        super().__init__(schedule=schedule, optim=optim, scheduler=scheduler)
+        self.save_hyperparameters()
+        self.audio = AudioConfig.from_config(to_dict(audio))
+        self.generator = instantiate(to_dict(generator))
+        self.discriminator = instantiate(to_dict(discriminator))
+        self.adversarial = instantiate(to_dict(adversarial))
+        self.weights = LossWeights(**to_dict(loss_weights))
+        self.log_mel = LogMelSpectrogram(self.audio)
+        self.metrics = VocoderMetrics(self.log_mel)
+        self.samples_to_log = samples_to_log
+        self.validation_samples: list[dict[str, Any]] = []
+        self._baseline: dict[int, dict[str, torch.Tensor]] = {}
+
+    # ----------------------------------------------------------------- engine interface
+    def generate(self, batch):
+        mel = self.log_mel(batch["audio"])
+        return {"mel": mel, "fake": self.generator(mel)}
+
+    def discriminator_loss(self, batch, outputs):
+        real = self.discriminator(batch["audio"].unsqueeze(1))
+        fake = self.discriminator(outputs["fake"].detach())
+        loss = self.adversarial.discriminator([s[-1] for s in real], [s[-1] for s in fake])
+        d_real = torch.stack([s[-1].mean() for s in real]).mean()
+        d_fake = torch.stack([s[-1].mean() for s in fake]).mean()
+        return loss, {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
+
+    def generator_loss(self, batch, outputs, adversarial):
+        fake_audio = outputs["fake"]
+        logs: dict[str, torch.Tensor] = {}
+        loss = fake_audio.new_zeros((), dtype=torch.float32)
+        mel_weight = self.weights.mel_l1 if adversarial else self.weights.warmup_mel_l1
+        if mel_weight:
+            mel_l1 = (self.log_mel(fake_audio) - outputs["mel"]).abs().mean()
+            loss = loss + mel_weight * mel_l1
+            logs["train/g_mel_l1"] = mel_l1
+        if adversarial:
+            fake = self.discriminator(fake_audio)
+            adv = self.adversarial.generator([s[-1] for s in fake])
+            loss = loss + adv
+            logs["train/g_adv"] = adv
+            if self.weights.feature_matching:
+                with torch.no_grad():
+                    real = self.discriminator(batch["audio"].unsqueeze(1))
+                fm = feature_matching_loss(
+                    [s[:-1] for s in real], [s[:-1] for s in fake], self.weights.feature_matching_layer
+                )
+                loss = loss + self.weights.feature_matching * fm
+                logs["train/g_feature_matching"] = fm
+        logs["train/g_loss"] = loss
+        return loss, logs
+
+    # ----------------------------------------------------------------- validation and test
+    def on_validation_epoch_start(self) -> None:
+        self.validation_samples = []
+
+    def _evaluate(self, batch, batch_idx: int, prefix: str) -> None:
+        reference = batch["audio"]
+        mel = self.log_mel(reference)
+        generated = self.generator(mel).squeeze(1)
+        reference = reference[..., : generated.shape[-1]]
+        scores = self.metrics(generated, reference)
+        baseline = self._baseline.get(batch_idx) if prefix == "val" else None
+        if baseline is None:
+            griffin_lim = GriffinLimVocoder(self.audio).to(mel.device)(mel)
+            baseline = {"audio": griffin_lim, "scores": self.metrics(griffin_lim, reference)}
+            if prefix == "val":
+                self._baseline[batch_idx] = baseline
+        logged = {f"{prefix}/{k}": v for k, v in scores.items()}
+        logged.update({f"{prefix}/{k}_griffinlim": v for k, v in baseline["scores"].items()})
+        self.log_dict(logged, on_step=False, on_epoch=True, batch_size=reference.shape[0], sync_dist=True)
+        if prefix == "val" and len(self.validation_samples) < self.samples_to_log:
+            self.validation_samples.append(
+                {
+                    "name": f"clip{batch_idx}",
+                    "sample_rate": self.audio.sample_rate,
+                    "audio": {
+                        "generated": generated[0],
+                        "reference": reference[0],
+                        "griffinlim": baseline["audio"][0],
+                    },
+                    "mel": {"generated": self.log_mel(generated[:1])[0], "reference": mel[0]},
+                }
+            )
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, batch_idx, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, batch_idx, "test")

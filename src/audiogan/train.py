@@ -1,0 +1,79 @@
+"""Training entry point behind ``python train.py``: compose, check, build, fit."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from audiogan.utils.checkpoint import AtomicCheckpointIO
+from audiogan.utils.config import check_model_data
+from audiogan.utils.console import print_config_tree
+
+log = logging.getLogger(__name__)
+
+
+def _choice(group: str, default: str = "?") -> str:
+    """The option chosen for a config group (``model=melgan`` -> "melgan"), when run under Hydra."""
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get(group, default))
+    return default
+
+
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    check_model_data(cfg.model, cfg.data, _choice("model"), _choice("data"))
+    return instantiate(cfg.data, _recursive_=False)
+
+
+def build_task(cfg: DictConfig) -> L.LightningModule:
+    return instantiate(cfg.model.task, _recursive_=False)
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c]
+    loggers = [instantiate(c) for c in cfg.get("logger", {}).values() if c]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()])
+
+
+@rank_zero_only
+def save_resolved_config(cfg: DictConfig, output_dir: str) -> None:
+    path = Path(output_dir) / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def finish_loggers(trainer: L.Trainer) -> None:
+    """Close W&B runs so each job of a multirun gets its own run."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.finish()
+
+
+def run(cfg: DictConfig) -> float | None:
+    """Train one configuration; returns ``cfg.optimized_metric`` (for sweepers), or None."""
+    OmegaConf.resolve(cfg)
+    if cfg.get("print_config", True):
+        print_config_tree(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg)
+    task = build_task(cfg)
+    trainer = build_trainer(cfg)
+    save_resolved_config(cfg, cfg.paths.output_dir)
+    try:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if cfg.get("test_after_fit"):
+            trainer.test(task, datamodule=datamodule, ckpt_path="best")
+    finally:
+        finish_loggers(trainer)
+    metric: Any = (
+        trainer.callback_metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
+    )
+    log.info("run dir: %s", cfg.paths.output_dir)
+    return float(metric) if metric is not None else None

@@ -1,0 +1,1 @@
+"""Small helpers shared across layers: config handling, checkpoint I/O, console output."""

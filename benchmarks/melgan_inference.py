@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -34,9 +35,10 @@ def tame_malloc() -> dict:
         return {"env": state, "mallopt_applied": False}
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
     m_trim_threshold, m_mmap_threshold = -1, -3
-    ok = libc.mallopt(m_mmap_threshold, int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"])) == 1
-    ok &= libc.mallopt(m_trim_threshold, int(MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"])) == 1
-    return {"env": state, "mallopt_applied": bool(ok), "values": MALLOC_ENV}
+    values = {"mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]), "trim_threshold": 2**31 - 1}  # C int
+    ok = libc.mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
+    ok &= libc.mallopt(m_trim_threshold, values["trim_threshold"]) == 1
+    return {"env": state, "mallopt_applied": bool(ok), "values": values}
 
 
 def _device_name(device: torch.device) -> str:
@@ -49,14 +51,17 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-def _timed(fn: Callable[[], torch.Tensor], device: torch.device) -> float:
+def _timed(fn: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, int]:
+    """Seconds for one call, and the minor page faults it caused (allocator churn shows up here)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
 
 
 def _summary(values: list[float]) -> dict:
@@ -113,9 +118,12 @@ def bench_melgan_inference(
                 for fn in variants.values():
                     fn()
             times: dict[str, list[float]] = {name: [] for name in variants}
+            faults: dict[str, list[int]] = {name: [] for name in variants}
             for _ in range(rounds):
                 for name, fn in variants.items():
-                    times[name].append(_timed(fn, dev))
+                    elapsed, n_faults = _timed(fn, dev)
+                    times[name].append(elapsed)
+                    faults[name].append(n_faults)
         load_after = os.getloadavg()
     finally:
         torch.set_num_threads(previous_threads)
@@ -129,6 +137,7 @@ def bench_melgan_inference(
         "rtf": rtf,
         "speedup_vs_plain_fp32": speedup,
         "max_abs_diff_vs_plain": max_abs_diff,
+        "page_faults_per_run_median": {name: statistics.median(f) for name, f in faults.items()},
         "audio_seconds": duration,
         "frames": frames,
         "batch_size": batch_size,

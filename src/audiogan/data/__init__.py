@@ -1,0 +1,1 @@
+"""Corpora readers, per-family datasets and the LightningDataModule that composes them."""

@@ -1,0 +1,5 @@
+"""Readers of corpora in their real on-disk layouts, plus the embedded tiny_speech corpus."""
+
+from audiogan.data.corpora.base import Corpus, CorpusNotFoundError, Utterance, split_of
+
+__all__ = ["Corpus", "CorpusNotFoundError", "Utterance", "split_of"]

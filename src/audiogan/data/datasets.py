@@ -1,0 +1,103 @@
+"""What one family consumes, built from a list of utterances. Items are dicts of tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from audiogan.audio.io import load_audio
+from audiogan.data.corpora.base import Utterance
+
+
+class _AudioSource:
+    """Decodes utterances at one sample rate, optionally keeping them in memory (small corpora)."""
+
+    def __init__(self, utterances: list[Utterance], sample_rate: int, cache_in_memory: bool):
+        self.utterances = list(utterances)
+        self.sample_rate = sample_rate
+        self.cache: dict[int, torch.Tensor] | None = {} if cache_in_memory else None
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def load(self, index: int) -> torch.Tensor:
+        if self.cache is not None and index in self.cache:
+            return self.cache[index]
+        audio = load_audio(self.utterances[index].path, self.sample_rate)
+        if self.cache is not None:
+            self.cache[index] = audio
+        return audio
+
+
+class WaveformSegments(Dataset):
+    """Random fixed-length segments for vocoder training, as the original MelGAN data pipeline.
+
+    Each clip is peak-normalised to ``peak`` and scaled by a random gain from ``gain_range``;
+    clips shorter than the segment are zero-padded. Indexed by ``(index, seed)`` pairs from
+    :class:`~audiogan.data.sampling.SeededSampler`, so every random choice is reproducible.
+    """
+
+    def __init__(
+        self,
+        utterances: list[Utterance],
+        sample_rate: int,
+        segment_length: int,
+        peak: float | None = 0.95,
+        gain_range: tuple[float, float] | None = (0.3, 1.0),
+        cache_in_memory: bool = False,
+    ):
+        self.source = _AudioSource(utterances, sample_rate, cache_in_memory)
+        self.segment_length = int(segment_length)
+        self.peak = peak
+        self.gain_range = tuple(gain_range) if gain_range is not None else None
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, seed = key
+        rng = np.random.default_rng(seed)
+        audio = self.source.load(index)
+        if self.peak is not None:
+            audio = self.peak * audio / audio.abs().max().clamp_min(1e-8)
+        if audio.numel() >= self.segment_length:
+            start = int(rng.integers(0, audio.numel() - self.segment_length + 1))
+            audio = audio[start : start + self.segment_length]
+        else:
+            audio = torch.nn.functional.pad(audio, (0, self.segment_length - audio.numel()))
+        if self.gain_range is not None:
+            audio = audio * float(rng.uniform(*self.gain_range))
+        return {"audio": audio.float().contiguous()}
+
+
+class WaveformClips(Dataset):
+    """Whole held-out clips (first ``max_seconds``), trimmed to a multiple of ``length_multiple``.
+
+    Used one clip per batch for validation and testing, so clips of any length can be compared.
+    """
+
+    def __init__(
+        self,
+        utterances: list[Utterance],
+        sample_rate: int,
+        max_seconds: float | None = None,
+        length_multiple: int = 1,
+        peak: float | None = 0.95,
+    ):
+        self.source = _AudioSource(utterances, sample_rate, cache_in_memory=True)
+        self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
+        self.length_multiple = int(length_multiple)
+        self.peak = peak
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        audio = self.source.load(index)
+        if self.max_samples is not None:
+            audio = audio[: self.max_samples]
+        audio = audio[: audio.numel() // self.length_multiple * self.length_multiple]
+        if self.peak is not None:
+            audio = self.peak * audio / audio.abs().max().clamp_min(1e-8)
+        return {"audio": audio.float().contiguous()}

@@ -1,0 +1,117 @@
+"""Find the utterances whose audio is usable, so one bad file cannot crash a training run hours in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from audiogan.audio.io import AudioFileError, load_audio
+from audiogan.data.corpora.base import Utterance
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 60.0  # an interrupted first scan keeps all but the last minute of its work
+
+
+@dataclass
+class ScanResult:
+    usable: list[Utterance] = field(default_factory=list)
+    skipped: list[tuple[Utterance, str]] = field(default_factory=list)
+
+
+def usable_utterances(
+    utterances: Iterable[Utterance],
+    sample_rate: int,
+    min_samples: int,
+    cache_dir: str | os.PathLike | None = None,
+    silence_threshold: float = 1e-4,
+) -> ScanResult:
+    """Decode every file once with :func:`load_audio`; skip (and log) unreadable, empty, silent, short ones.
+
+    Verdicts are cached in ``cache_dir`` per file path, size and mtime (one JSON file per setting of
+    ``sample_rate``, ``min_samples`` and ``silence_threshold``), so rescanning a big corpus is only stats.
+    """
+    cache = _Cache(cache_dir, f"scan-sr{sample_rate}-min{min_samples}-sil{silence_threshold:g}.json")
+    result = ScanResult()
+    for utt in utterances:
+        try:
+            stat = os.stat(utt.path)
+        except OSError as err:
+            reason = f"{utt.path}: cannot read audio file ({err.strerror})"
+        else:
+            stamp = [stat.st_size, stat.st_mtime_ns]
+            reason = cache.get(utt.path, stamp)
+            if reason is None:
+                reason = _problem(utt.path, sample_rate, min_samples, silence_threshold)
+                cache.put(utt.path, stamp, reason)
+        if reason:
+            log.warning("skipping %s", reason)
+            result.skipped.append((utt, reason))
+        else:
+            result.usable.append(utt)
+    cache.flush()
+    log.log(
+        logging.WARNING if result.skipped else logging.INFO,
+        "audio scan: skipped %d of %d utterances (unreadable, empty, silent or too short)",
+        len(result.skipped),
+        len(result.skipped) + len(result.usable),
+    )
+    return result
+
+
+def _problem(path: Path, sample_rate: int, min_samples: int, silence_threshold: float) -> str:
+    """Why the file is unusable, or ``""`` when it is fine."""
+    try:
+        load_audio(path, sample_rate, min_samples, silence_threshold)
+    except AudioFileError as err:
+        return str(err)
+    return ""
+
+
+class _Cache:
+    """``{path: [size, mtime_ns, reason]}`` with ``reason == ""`` for usable files; a no-op without a dir."""
+
+    def __init__(self, cache_dir: str | os.PathLike | None, filename: str) -> None:
+        self.path = Path(cache_dir) / filename if cache_dir is not None else None
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        self.flushed_at = time.monotonic()
+        if self.path is not None and self.path.is_file():
+            try:
+                self.entries = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                log.warning("ignoring unreadable scan cache %s", self.path)
+
+    def get(self, audio_path: Path, stamp: list[int]) -> str | None:
+        """The cached verdict, or ``None`` when the file is new or has changed since."""
+        entry = self.entries.get(os.path.abspath(audio_path))
+        return entry[2] if entry is not None and entry[:2] == stamp else None
+
+    def put(self, audio_path: Path, stamp: list[int], reason: str) -> None:
+        if self.path is None:
+            return
+        self.entries[os.path.abspath(audio_path)] = [*stamp, reason]
+        self.dirty = True
+        if time.monotonic() - self.flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write atomically (temp file + rename), so concurrent readers never see half a file."""
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.entries, f)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.dirty, self.flushed_at = False, time.monotonic()

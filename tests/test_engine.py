@@ -1,0 +1,236 @@
+"""The GAN engine's schedule, counted on a toy task: ratios, warm-up, D skipping, clipping, schedulers, NaN."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from audiogan.tasks.base import GANTask, NonFiniteLossError
+from audiogan.utils.checkpoint import AtomicCheckpointIO
+
+SGD = {"_target_": "torch.optim.SGD", "lr": 0.1}
+
+
+class Batches(Dataset):
+    """Item i is a 4-vector filled with i, so a task can tell which batch it saw."""
+
+    def __init__(self, n: int, offset: float = 0.0):
+        self.n = n
+        self.offset = offset
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return {"x": torch.full((4,), float(i) + self.offset)}
+
+
+class ToyTask(GANTask):
+    """Linear G and D; records which batch each update used; optional NaN at one batch."""
+
+    def __init__(
+        self,
+        schedule=None,
+        optim=None,
+        scheduler=None,
+        nan_at: int | None = None,
+        d_loss: float | None = None,
+    ):
+        super().__init__(
+            schedule=schedule,
+            optim=optim or {"generator": SGD, "discriminator": SGD},
+            scheduler=scheduler,
+        )
+        torch.manual_seed(0)
+        self.generator = nn.Linear(4, 4)
+        self.discriminator = nn.Linear(4, 1)
+        self.nan_at = nan_at
+        self.fixed_d_loss = d_loss
+        self.d_batches: list[int] = []
+        self.g_batches: list[int] = []
+        self.g_adversarial: list[bool] = []
+
+    def generate(self, batch):
+        return {"fake": self.generator(batch["x"])}
+
+    def discriminator_loss(self, batch, outputs):
+        self.d_batches.append(int(batch["x"][0, 0]))
+        loss = self.discriminator(outputs["fake"].detach()).mean() - self.discriminator(batch["x"]).mean()
+        if self.fixed_d_loss is not None:
+            loss = loss * 0 + self.fixed_d_loss
+        if self.nan_at == self.counters.batches:
+            loss = loss * float("nan")
+        return loss, {"train/d_loss": loss}
+
+    def generator_loss(self, batch, outputs, adversarial):
+        self.g_batches.append(int(batch["x"][0, 0]))
+        self.g_adversarial.append(adversarial)
+        loss = outputs["fake"].pow(2).mean()
+        if adversarial:
+            loss = loss - self.discriminator(outputs["fake"]).mean()
+        return loss, {"train/g_loss": loss}
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/metric", 1.0, batch_size=1)
+
+
+def fit(task: GANTask, batches: int = 10, epochs: int = -1, ckpt_path=None, offset: float = 0.0) -> L.Trainer:
+    loader = DataLoader(Batches(batches, offset), batch_size=1, shuffle=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(task, train_dataloaders=loader, ckpt_path=ckpt_path)
+    return trainer
+
+
+@pytest.mark.parametrize(
+    ("n_d", "n_g", "d_updates", "g_updates"),
+    [(1, 1, 10, 10), (2, 1, 10, 5), (5, 1, 10, 2), (1, 2, 10, 20)],
+)
+def test_ratio_counts_updates(n_d, n_g, d_updates, g_updates):
+    task = ToyTask(schedule={"n_d": n_d, "n_g": n_g, "max_batches": 10})
+    fit(task)
+    assert task.counters.batches == 10
+    assert (task.counters.d_updates, task.counters.g_updates) == (d_updates, g_updates)
+    assert len(task.d_batches) == d_updates and len(task.g_batches) == g_updates
+
+
+def test_five_to_one_uses_fresh_batches_and_generator_on_the_fifth():
+    task = ToyTask(schedule={"n_d": 5, "n_g": 1, "max_batches": 10})
+    fit(task)
+    assert task.d_batches == list(range(10))  # each D update on its own batch
+    assert task.g_batches == [4, 9]  # G on the last batch of each cycle
+
+
+def test_one_to_two_updates_generator_twice_on_the_same_batch():
+    task = ToyTask(schedule={"n_d": 1, "n_g": 2, "max_batches": 3})
+    fit(task)
+    assert task.g_batches == [0, 0, 1, 1, 2, 2]
+
+
+def test_warmup_is_generator_only_then_cycle_starts():
+    task = ToyTask(schedule={"n_d": 5, "n_g": 1, "warmup_batches": 3, "max_batches": 13})
+    fit(task, batches=13)
+    assert task.g_batches[:3] == [0, 1, 2] and task.g_adversarial[:3] == [False] * 3
+    assert task.d_batches == list(range(3, 13))
+    assert task.g_batches[3:] == [7, 12] and all(task.g_adversarial[3:])
+
+
+def test_budget_counts_batches_across_epochs():
+    task = ToyTask(schedule={"n_d": 1, "n_g": 2, "max_batches": 7})
+    trainer = fit(task, batches=3)
+    assert task.counters.batches == 7
+    assert task.g_batches == [0, 0, 1, 1, 2, 2] * 2 + [0, 0]  # stopped one batch into the third epoch
+    assert trainer.global_step == 7 + 14  # Lightning counts optimizer steps, not batches
+
+
+def test_discriminator_skipped_below_threshold():
+    task = ToyTask(schedule={"max_batches": 6, "d_loss_threshold": 0.3}, d_loss=0.1)
+    before = [p.detach().clone() for p in task.discriminator.parameters()]
+    fit(task)
+    assert task.counters.d_skipped == 6 and task.counters.d_updates == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, task.discriminator.parameters(), strict=True))
+    kept = ToyTask(schedule={"max_batches": 6, "d_loss_threshold": 0.3}, d_loss=0.5)
+    fit(kept)
+    assert kept.counters.d_skipped == 0 and kept.counters.d_updates == 6
+
+
+def test_gradient_clipping_bounds_the_generator_step():
+    optim = {"generator": {**SGD, "lr": 1.0}, "discriminator": SGD, "grad_clip": {"generator": 1e-3}}
+    task = ToyTask(schedule={"max_batches": 1}, optim=optim)
+    before = torch.cat([p.detach().flatten().clone() for p in task.generator.parameters()])
+    fit(task, offset=100.0)  # large inputs give large gradients
+    after = torch.cat([p.detach().flatten() for p in task.generator.parameters()])
+    assert 0 < (after - before).norm() <= 1e-3 + 1e-7
+
+
+def _step_lr(interval: str) -> dict:
+    sched = {"_target_": "torch.optim.lr_scheduler.StepLR", "step_size": 1, "gamma": 0.5}
+    return {"generator": {"scheduler": sched, "interval": interval}}
+
+
+def test_scheduler_per_step_and_per_epoch():
+    per_step = ToyTask(schedule={"max_batches": 4}, scheduler=_step_lr("step"))
+    fit(per_step)
+    assert per_step.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**4)
+    per_epoch = ToyTask(schedule={"max_batches": 6}, scheduler=_step_lr("epoch"))
+    fit(per_epoch, batches=3)
+    assert per_epoch.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**2)
+
+
+def test_plateau_scheduler_steps_on_the_validation_metric():
+    plateau = {
+        "scheduler": {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "factor": 0.5, "patience": 0},
+        "interval": "plateau",
+        "monitor": "val/metric",
+    }
+    task = ToyTask(schedule={"max_batches": 8}, scheduler={"generator": plateau})
+    loader = DataLoader(Batches(2), batch_size=1)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        val_check_interval=2,
+        check_val_every_n_epoch=None,
+    )
+    trainer.fit(task, train_dataloaders=DataLoader(Batches(8), batch_size=1), val_dataloaders=loader)
+    # 4 validations with a constant metric: the first sets the best, the next three each halve the lr
+    assert task.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
+
+
+def test_nan_loss_stops_with_step_named_and_checkpoint_intact(tmp_path):
+    task = ToyTask(schedule={"max_batches": 10}, nan_at=5)
+    # global_step counts both optimizers' steps, so this saves after every batch
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=2, save_last=True)
+    loader = DataLoader(Batches(10), batch_size=1)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+    )
+    with pytest.raises(NonFiniteLossError, match=r"discriminator loss is nan .* at batch 5"):
+        trainer.fit(task, train_dataloaders=loader)
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    assert saved["gan_engine"]["counters"]["batches"] == 5  # the last batch before the NaN
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_counters_survive_checkpoint_and_resume(tmp_path):
+    first = ToyTask(schedule={"n_d": 5, "max_batches": 6})
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(first, train_dataloaders=DataLoader(Batches(3), batch_size=1))
+    resumed = ToyTask(schedule={"n_d": 5, "max_batches": 12})
+    fit(resumed, batches=3, ckpt_path=tmp_path / "last.ckpt")
+    assert resumed.counters.batches == 12
+    # the 5:1 phase carried over: G ran on batches 4 and 9 of the whole run, i.e. 9 after the resume
+    assert resumed.counters.g_updates == 2 and resumed.counters.d_updates == 12
+
+
+def test_schedule_rejects_bad_ratio():
+    with pytest.raises(ValueError, match="n_d and n_g must be >= 1"):
+        ToyTask(schedule={"n_d": 0})

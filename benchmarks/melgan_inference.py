@@ -2,7 +2,8 @@
 
 Follows the house rules for timing on a small shared machine: all variants in one process, run round-robin
 (A B C A B C ...), medians with min-max, per-round speed-up ratios, load average recorded, glibc malloc
-tamed so big activations are not page-faulted back in on every forward. Run: python -m benchmarks.melgan_inference
+tamed so big activations are not page-faulted back in on every forward.
+Run: python -m benchmarks.melgan_inference
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def tame_malloc() -> dict:
         return {"env": state, "mallopt_applied": False}
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
     m_trim_threshold, m_mmap_threshold = -1, -3
-    values = {"mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]), "trim_threshold": 2**31 - 1}  # C int
+    values = {
+        "mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]),
+        "trim_threshold": 2**31 - 1,
+    }  # C int
     ok = libc.mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
     ok &= libc.mallopt(m_trim_threshold, values["trim_threshold"]) == 1
     return {"env": state, "mallopt_applied": bool(ok), "values": values}
@@ -130,7 +134,9 @@ def bench_melgan_inference(
 
     rtf = {name: _summary([t / duration for t in ts]) for name, ts in times.items()}
     speedup = {
-        name: _summary([p / t for p, t in zip(times["plain_fp32"], ts)]) for name, ts in times.items() if name != "plain_fp32"
+        name: _summary([p / t for p, t in zip(times["plain_fp32"], ts, strict=True)])
+        for name, ts in times.items()
+        if name != "plain_fp32"
     }
     return {
         "benchmark": "melgan_inference",

@@ -8,10 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from audiogan.utils.config import register_resolvers
+
+# Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -21,6 +25,7 @@ TINY_MELGAN = [
     "model.task.generator.ngf=4",
     "model.task.discriminator.ndf=4",
     "model.task.discriminator.num_scales=2",
+    "model.task.discriminator.n_layers=2",
     "model.batch_size=2",
     "model.datasets.train.segment_length=2048",
     "model.datasets.val.max_seconds=0.5",
@@ -62,7 +67,7 @@ def compose_cfg(data_dir, tmp_path):
 def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int = 300):
     """Run one of the top-level commands as a user would, in the repo root."""
     env = {**os.environ, "AUDIOGAN_DATA_DIR": str(data_dir), "AUDIOGAN_LOG_DIR": str(log_dir)}
-    env["WANDB_SILENT"] = "true"
+    env.update(WANDB_SILENT="true", OMP_NUM_THREADS="1")
     return subprocess.run(
         [sys.executable, script, *args],
         cwd=ROOT,

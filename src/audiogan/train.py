@@ -29,11 +29,11 @@ def _choice(group: str, default: str = "?") -> str:
 
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     check_model_data(cfg.model, cfg.data, _choice("model"), _choice("data"))
-    return instantiate(cfg.data, _recursive_=False)
+    return instantiate(cfg.data, _recursive_=False, _convert_="all")
 
 
 def build_task(cfg: DictConfig) -> L.LightningModule:
-    return instantiate(cfg.model.task, _recursive_=False)
+    return instantiate(cfg.model.task, _recursive_=False, _convert_="all")
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:

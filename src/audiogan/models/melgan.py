@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -13,7 +12,6 @@ from audiogan.models.layers import (
     conv_cl,
     conv_cl_add_,
     leaky_relu_reflect_pad_cl,
-    remove_weight_norm,
     to_channels_last_2d,
     wn_conv1d,
     wn_conv_transpose1d,
@@ -21,7 +19,7 @@ from audiogan.models.layers import (
 
 
 class ResidualBlock(nn.Module):
-    """Dilated conv block with a learned 1x1 shortcut (the official code's, not the paper figure's identity)."""
+    """Dilated conv block plus a learned 1x1 shortcut (official code; the paper figure shows an identity)."""
 
     def __init__(self, channels: int, dilation: int, kernel_size: int = 3, leaky_relu_slope: float = 0.2):
         super().__init__()
@@ -55,14 +53,19 @@ class MelGANGenerator(nn.Module):
         self.ratios = tuple(ratios)
         self.leaky_relu_slope = leaky_relu_slope
         channels = ngf * 2 ** len(self.ratios)
-        self.conv_pre = nn.Sequential(nn.ReflectionPad1d(kernel_size // 2), wn_conv1d(n_mels, channels, kernel_size))
+        self.conv_pre = nn.Sequential(
+            nn.ReflectionPad1d(kernel_size // 2), wn_conv1d(n_mels, channels, kernel_size)
+        )
         self.stages = nn.ModuleList()
         for r in self.ratios:
             upsample = wn_conv_transpose1d(
                 channels, channels // 2, 2 * r, stride=r, padding=r // 2 + r % 2, output_padding=r % 2
             )
             channels //= 2
-            blocks = [ResidualBlock(channels, 3**j, leaky_relu_slope=leaky_relu_slope) for j in range(n_residual_layers)]
+            blocks = [
+                ResidualBlock(channels, 3**j, leaky_relu_slope=leaky_relu_slope)
+                for j in range(n_residual_layers)
+            ]
             self.stages.append(nn.Sequential(nn.LeakyReLU(leaky_relu_slope), upsample, *blocks))
         self.conv_post = nn.Sequential(
             nn.LeakyReLU(leaky_relu_slope),
@@ -82,81 +85,101 @@ class MelGANGenerator(nn.Module):
         return self.conv_post(x)
 
 
-class MelGANInference(nn.Module):
-    """Inference-only copy of a MelGANGenerator: same outputs (to float rounding), ~1.7x faster on CPU.
+class _BakedConv(nn.Module):
+    """A conv's effective weight (weight norm applied) as a channels-last [*, *, 1, k] buffer, plus bias."""
 
-    Weight norm is baked in, signals are kept channels-last so oneDNN needs no layout reorders, LeakyReLU and
-    tanh run as convolution post-ops, the residual add is accumulated by the second 1x1 conv (sum post-op),
-    and reflection padding is written together with the block's first LeakyReLU. Runs in the dtype of its
-    weights (``.to(torch.bfloat16)`` for bf16); returns audio in the mel's dtype. No autograd.
+    def __init__(self, conv: nn.Module, bias: torch.Tensor | None = None):
+        super().__init__()
+        self.register_buffer("weight", to_channels_last_2d(conv.weight.detach()))
+        self.register_buffer("bias", (conv.bias if bias is None else bias).detach().clone())
+        self.transposed = isinstance(conv, nn.ConvTranspose1d)
+        self.stride, self.padding, self.dilation = conv.stride[0], conv.padding[0], conv.dilation[0]
+        self.output_padding = conv.output_padding[0]
+
+    def forward(self, x: torch.Tensor, activation: str = "none", slope: float = 0.2) -> torch.Tensor:
+        if self.transposed:
+            return F.conv_transpose2d(
+                x,
+                self.weight,
+                self.bias,
+                stride=(1, self.stride),
+                padding=(0, self.padding),
+                output_padding=(0, self.output_padding),
+            )
+        return conv_cl(x, self.weight, self.bias, self.padding, self.dilation, activation, slope)
+
+
+class _BakedResidualBlock(nn.Module):
+    """ResidualBlock with the residual add folded into the second 1x1 conv and both 1x1 biases summed."""
+
+    def __init__(self, block: ResidualBlock):
+        super().__init__()
+        _, pad, conv, _, conv1 = block.block
+        self.pad = pad.padding[0]
+        self.conv = _BakedConv(conv)
+        self.register_buffer("w1", to_channels_last_2d(conv1.weight.detach()))
+        self.shortcut = _BakedConv(block.shortcut, bias=block.shortcut.bias + conv1.bias)
+
+    def forward(self, x: torch.Tensor, slope: float) -> torch.Tensor:
+        h = self.conv(leaky_relu_reflect_pad_cl(x, self.pad, slope), "leaky_relu", slope)
+        return conv_cl_add_(self.shortcut(x), h, self.w1)
+
+
+class MelGANInference(nn.Module):
+    """Inference-only copy of a MelGANGenerator: the same outputs (to float rounding), ~1.9x faster on CPU.
+
+    Weight norm is baked in; signals stay channels-last so oneDNN needs no layout reorders (this alone halves
+    the transposed convs' time); LeakyReLU and tanh run as convolution post-ops; the residual add is
+    accumulated by the second 1x1 conv (sum post-op); reflection padding is written in the same pass as the
+    block's first LeakyReLU. Runs in the dtype of its weights (``.to(torch.bfloat16)`` for bf16, ~2x faster
+    again with AVX512-BF16) and returns audio in the mel's dtype. No autograd.
     """
 
     def __init__(self, generator: MelGANGenerator):
         super().__init__()
-        generator = remove_weight_norm(copy.deepcopy(generator)).eval()
         self.hop_length = generator.hop_length
         self.slope = generator.leaky_relu_slope
-        pre_pad, pre_conv = generator.conv_pre
-        self.pre_pad = pre_pad.padding[0]
-        self.pre = self._conv_params(pre_conv)
-        self.ups, self.blocks = nn.ModuleList(), nn.ModuleList()
-        for stage in generator.stages:
-            up = stage[1]
-            self.ups.append(self._conv_params(up, stride=up.stride[0], padding=up.padding[0], out_pad=up.output_padding[0]))
-            self.blocks.append(nn.ModuleList(self._block_params(block) for block in stage[2:]))
-        self.post_pad = generator.conv_post[1].padding[0]
-        self.post = self._conv_params(generator.conv_post[2])
-
-    @staticmethod
-    def _conv_params(conv: nn.Module, **attrs) -> nn.Module:
-        """Holder of a conv's baked weight as a channels-last [out, in, 1, k] buffer, its bias and hyper-params."""
-        holder = nn.Module()
-        holder.register_buffer("weight", to_channels_last_2d(conv.weight.detach()))
-        holder.register_buffer("bias", conv.bias.detach().clone())
-        holder.dilation = conv.dilation[0]
-        holder.__dict__.update(attrs)
-        return holder
-
-    def _block_params(self, block: ResidualBlock) -> nn.Module:
-        conv3, conv1, shortcut = block.block[2], block.block[4], block.shortcut
-        holder = self._conv_params(conv3)
-        holder.pad = block.block[1].padding[0]
-        holder.register_buffer("w1", to_channels_last_2d(conv1.weight.detach()))
-        holder.register_buffer("ws", to_channels_last_2d(shortcut.weight.detach()))
-        holder.register_buffer("bs", (shortcut.bias + conv1.bias).detach())  # both 1x1 biases, added once
-        return holder
+        with torch.no_grad():
+            self.pre_pad = generator.conv_pre[0].padding[0]
+            self.pre = _BakedConv(generator.conv_pre[1])
+            self.ups = nn.ModuleList(_BakedConv(stage[1]) for stage in generator.stages)
+            self.blocks = nn.ModuleList(
+                nn.ModuleList(_BakedResidualBlock(block) for block in stage[2:]) for stage in generator.stages
+            )
+            self.post_pad = generator.conv_post[1].padding[0]
+            self.post = _BakedConv(generator.conv_post[2])
 
     @torch.inference_mode()
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        dtype = self.pre.weight.dtype
-        x = to_channels_last_2d(F.pad(mel.to(dtype), (self.pre_pad, self.pre_pad), mode="reflect"))
-        x = conv_cl(x, self.pre.weight, self.pre.bias, activation="leaky_relu", slope=self.slope)
-        for i, (up, blocks) in enumerate(zip(self.ups, self.blocks)):
-            if i > 0:
-                x = F.leaky_relu(x, self.slope, inplace=True)
-            x = F.conv_transpose2d(
-                x, up.weight, up.bias, stride=(1, up.stride), padding=(0, up.padding), output_padding=(0, up.out_pad)
-            )
-            for b in blocks:
-                h = leaky_relu_reflect_pad_cl(x, b.pad, self.slope)
-                h = conv_cl(h, b.weight, b.bias, dilation=b.dilation, activation="leaky_relu", slope=self.slope)
-                x = conv_cl_add_(conv_cl(x, b.ws, b.bs), h, b.w1)
-        x = leaky_relu_reflect_pad_cl(x, self.post_pad, self.slope)
-        audio = conv_cl(x, self.post.weight, self.post.bias, activation="tanh")
+        with torch.autocast(mel.device.type, enabled=False):  # dtype is chosen by the weights, not autocast
+            x = F.pad(mel.to(self.pre.weight.dtype), (self.pre_pad, self.pre_pad), mode="reflect")
+            x = self.pre(to_channels_last_2d(x), "leaky_relu", self.slope)
+            for i, (up, blocks) in enumerate(zip(self.ups, self.blocks, strict=True)):
+                if i > 0:
+                    x = F.leaky_relu(x, self.slope, inplace=True)
+                x = up(x)
+                for block in blocks:
+                    x = block(x, self.slope)
+            x = leaky_relu_reflect_pad_cl(x, self.post_pad, self.slope)
+            audio = self.post(x, "tanh")
         return audio.reshape(audio.shape[0], 1, -1).to(mel.dtype)
 
 
 class ScaleDiscriminator(nn.Module):
     """One scale of the MelGAN discriminator: grouped strided convs; returns every layer's output."""
 
-    def __init__(self, ndf: int = 16, n_layers: int = 4, downsampling_factor: int = 4, leaky_relu_slope: float = 0.2):
+    def __init__(
+        self, ndf: int = 16, n_layers: int = 4, downsampling_factor: int = 4, leaky_relu_slope: float = 0.2
+    ):
         super().__init__()
         stride = downsampling_factor
         layers = [nn.Sequential(nn.ReflectionPad1d(7), wn_conv1d(1, ndf, 15), nn.LeakyReLU(leaky_relu_slope))]
         nf = ndf
         for _ in range(n_layers):
             nf_prev, nf = nf, min(nf * stride, 1024)
-            conv = wn_conv1d(nf_prev, nf, stride * 10 + 1, stride=stride, padding=stride * 5, groups=nf_prev // 4)
+            conv = wn_conv1d(
+                nf_prev, nf, stride * 10 + 1, stride=stride, padding=stride * 5, groups=nf_prev // 4
+            )
             layers.append(nn.Sequential(conv, nn.LeakyReLU(leaky_relu_slope)))
         nf_out = min(nf * 2, 1024)
         layers.append(nn.Sequential(wn_conv1d(nf, nf_out, 5, padding=2), nn.LeakyReLU(leaky_relu_slope)))
@@ -184,7 +207,8 @@ class MelGANDiscriminator(nn.Module):
     ):
         super().__init__()
         self.scales = nn.ModuleList(
-            ScaleDiscriminator(ndf, n_layers, downsampling_factor, leaky_relu_slope) for _ in range(num_scales)
+            ScaleDiscriminator(ndf, n_layers, downsampling_factor, leaky_relu_slope)
+            for _ in range(num_scales)
         )
         self.downsample = nn.AvgPool1d(4, stride=2, padding=1, count_include_pad=False)
 

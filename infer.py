@@ -1,0 +1,18 @@
+"""Resynthesise audio with a trained generator: ``python infer.py ckpt_path=... input=...`` (conf/infer.yaml)."""
+
+from __future__ import annotations
+
+import hydra
+
+from audiogan.cli import exit_on_user_error
+from audiogan.infer import run
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="infer")
+@exit_on_user_error
+def main(cfg):
+    run(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Inference behind ``python infer.py``: a checkpoint and audio files in, resynthesised audio out.
+
+Each file is read with the project's audio I/O (mono, resampled to the model's rate), turned into
+features by the task's own front-end, run through the generator's inference path and written as
+``<output_dir>/<relative path>.wav`` at the model's rate, the same length as the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch import nn
+
+from audiogan.audio.io import AudioFileError, load_audio, save_audio
+from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
+from audiogan.export import export_torchscript
+from audiogan.models.melgan import MelGANInference
+from audiogan.tasks.melgan import MelGANTask
+from audiogan.utils.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
+EXPORTS = ("torchscript",)
+TORCHSCRIPT_NAME = "generator.torchscript.pt"
+
+
+class MelGANResynthesis(nn.Module):
+    """Waveform [T] -> waveform [T] through a MelGAN task's log-mel and its fast inference generator.
+
+    What a family offers inference: ``sample_rate``, ``min_samples`` and this forward. The input is
+    zero-padded to a whole number of hops (the generator makes frames * hop samples), the output
+    trimmed back to the input's length.
+    """
+
+    def __init__(self, task: MelGANTask):
+        super().__init__()
+        self.sample_rate = task.audio.sample_rate
+        self.hop_length = task.audio.hop_length
+        self.min_samples = task.audio.n_fft  # shorter inputs cannot be reflect-padded for the STFT
+        self.log_mel = task.log_mel
+        self.generator = MelGANInference(task.generator)
+
+    @torch.inference_mode()
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(audio, (0, -audio.numel() % self.hop_length))
+        return self.generator(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
+
+
+def resynthesis(task: L.LightningModule) -> MelGANResynthesis:
+    """The inference module of a loaded task (MelGAN for now)."""
+    if not isinstance(task, MelGANTask):
+        raise ConfigError(f"infer.py resynthesises with MelGAN checkpoints; this one is a {type(task).__name__}")
+    return MelGANResynthesis(task)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when available, else CPU; asking for CUDA without it is a user error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name} but CUDA is not available; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, output path relative to the output dir) for a file, or a folder's audio files recursively.
+
+    Files under ``exclude`` (the output dir, when inside the input folder) are left out, so earlier
+    outputs are not resynthesised again.
+    """
+    if source.is_file():
+        return [(source, Path(source.name).with_suffix(".wav"))]
+    if not source.is_dir():
+        raise FileNotFoundError(f"input not found: {source}")
+    exclude = exclude.absolute() if exclude is not None else None
+    files = [
+        (path, path.relative_to(source).with_suffix(".wav"))
+        for path in sorted(source.rglob("*"))
+        if path.suffix.lower() in AUDIO_SUFFIXES
+        and path.is_file()
+        and (exclude is None or exclude not in path.absolute().parents)
+    ]
+    if not files:
+        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {source}")
+    return files
+
+
+@dataclass
+class InferenceSummary:
+    files: int
+    skipped: int
+    audio_seconds: float
+    wall_seconds: float
+    output_dir: Path
+
+    @property
+    def real_time_factor(self) -> float:
+        """Processing time per second of audio (below 1 is faster than real time)."""
+        return self.wall_seconds / self.audio_seconds if self.audio_seconds else float("nan")
+
+    def __str__(self) -> str:
+        return (
+            f"wrote {self.files} file(s) to {self.output_dir} ({self.skipped} skipped): "
+            f"{self.audio_seconds:.1f} s of audio in {self.wall_seconds:.2f} s, "
+            f"real-time factor {self.real_time_factor:.4f}"
+        )
+
+
+def resynthesise(
+    model: nn.Module, files: list[tuple[Path, Path]], output_dir: Path, skip_unreadable: bool
+) -> InferenceSummary:
+    """Run ``model`` over every file; unusable files are skipped with a warning when ``skip_unreadable``."""
+    device = next(model.buffers()).device
+    written, skipped, seconds = 0, 0, 0.0
+    start = time.perf_counter()
+    for i, (path, relative) in enumerate(files, 1):
+        try:
+            audio = load_audio(path, model.sample_rate, min_samples=model.min_samples, silence_threshold=0.0)
+        except AudioFileError as err:
+            if not skip_unreadable:
+                raise
+            log.warning("skipped %s", err)
+            skipped += 1
+            continue
+        save_audio(output_dir / relative, model(audio.to(device)), model.sample_rate)
+        written += 1
+        seconds += audio.numel() / model.sample_rate
+        log.info("[%d/%d] %s (%.1f s)", i, len(files), relative, audio.numel() / model.sample_rate)
+    return InferenceSummary(written, skipped, seconds, time.perf_counter() - start, output_dir)
+
+
+def run(cfg: DictConfig) -> InferenceSummary | None:
+    """``infer.py``: resynthesise ``cfg.input`` and/or export the generator; returns the summary."""
+    ckpt = checkpoint_file(cfg.ckpt_path)
+    if cfg.export is not None and cfg.export not in EXPORTS:
+        raise ConfigError(f"export={cfg.export}; expected one of {EXPORTS} or null")
+    if cfg.input is None and cfg.export is None:
+        raise ConfigError("nothing to do: pass input=<audio file or folder> (and/or export=torchscript)")
+    output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, "infer")
+    files = audio_files(Path(cfg.input), exclude=output_dir) if cfg.input is not None else []
+    device = resolve_device(cfg.device)
+    task = load_task(ckpt)
+    if cfg.export == "torchscript":
+        log.info("exported %s", export_torchscript(task.generator, output_dir / TORCHSCRIPT_NAME))
+    if not files:
+        return None
+    summary = resynthesise(
+        resynthesis(task).to(device).eval(), files, output_dir, skip_unreadable=Path(cfg.input).is_dir()
+    )
+    log.info("%s", summary)
+    return summary

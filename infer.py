@@ -1,4 +1,4 @@
-"""Resynthesise audio with a trained generator: ``python infer.py ckpt_path=... input=...`` (conf/infer.yaml)."""
+"""Resynthesise audio with a trained generator: ``python infer.py ckpt_path=... input=...``."""
 
 from __future__ import annotations
 

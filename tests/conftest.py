@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
 from audiogan.utils.config import register_resolvers
@@ -56,8 +57,11 @@ def compose_cfg(data_dir, tmp_path):
             cfg = compose(
                 "train",
                 overrides=[f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", *overrides],
+                return_hydra_config=True,
             )
+        HydraConfig.instance().set_config(cfg)  # so ${hydra:runtime.choices.*} resolves as under train.py
         with open_dict(cfg):
+            del cfg["hydra"]
             cfg.paths.output_dir = str(tmp_path / "run")
         return cfg
 

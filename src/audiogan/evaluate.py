@@ -1,8 +1,9 @@
 """Evaluation behind ``python eval.py``: a checkpoint's metrics on the test split, as its run measured them.
 
 The model, audio front-end and data come from the run's resolved ``config.yaml``, so the test split is
-read and scored with the training settings; ``data=<name>`` swaps in another corpus (its interpolations
-then resolve against the run's audio and model). The trainer is this command's own (one device).
+read and scored with the training settings. ``data=<name>`` swaps in another data config (its
+interpolations then resolve against the run's audio and model); ``+data.<key>=...`` changes single keys
+of the run's own (e.g. the corpus root on another machine). The trainer is this command's own.
 """
 
 from __future__ import annotations
@@ -19,15 +20,23 @@ from audiogan.train import build_datamodule, build_trainer, save_resolved_config
 log = logging.getLogger(__name__)
 
 
+def data_config(cfg: DictConfig, run_cfg: DictConfig) -> DictConfig:
+    """The run's data config; replaced by a whole one chosen here (it has a _target_), else updated."""
+    data = cfg.get("data")
+    if data is None:
+        return run_cfg.data
+    return data if "_target_" in data else OmegaConf.merge(run_cfg.data, data)
+
+
 def eval_config(cfg: DictConfig, run_cfg: DictConfig, output_dir: Path) -> DictConfig:
-    """The run's seed, audio, model and data (or this command's ``data``) with this command's trainer."""
+    """The run's seed, audio, model and data (see :func:`data_config`) with this command's trainer."""
     merged = OmegaConf.create(
         {
             "ckpt_path": cfg.ckpt_path,
             "seed": run_cfg.seed,
             "audio": run_cfg.audio,
             "model": run_cfg.model,
-            "data": cfg.data if cfg.get("data") is not None else run_cfg.data,
+            "data": data_config(cfg, run_cfg),
             "paths": cfg.paths,
             "trainer": cfg.trainer,
         }

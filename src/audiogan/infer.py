@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,9 @@ class MelGANResynthesis(nn.Module):
 def resynthesis(task: L.LightningModule) -> MelGANResynthesis:
     """The inference module of a loaded task (MelGAN for now)."""
     if not isinstance(task, MelGANTask):
-        raise ConfigError(f"infer.py resynthesises with MelGAN checkpoints; this one is a {type(task).__name__}")
+        raise ConfigError(
+            f"infer.py resynthesises with MelGAN checkpoints; this one is a {type(task).__name__}"
+        )
     return MelGANResynthesis(task)
 
 
@@ -90,11 +93,16 @@ def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, P
     ]
     if not files:
         raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {source}")
+    clashes = sorted(str(out) for out, count in Counter(out for _, out in files).items() if count > 1)
+    if clashes:
+        raise ConfigError(f"several inputs would be written to the same output file(s): {clashes}")
     return files
 
 
 @dataclass
 class InferenceSummary:
+    """What a run did, for the log line and for callers (tests, benchmarks)."""
+
     files: int
     skipped: int
     audio_seconds: float

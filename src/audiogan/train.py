@@ -66,6 +66,8 @@ def run(cfg: DictConfig) -> float | None:
     task = build_task(cfg)
     trainer = build_trainer(cfg)
     save_resolved_config(cfg, cfg.paths.output_dir)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg))
     try:
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         if cfg.get("test_after_fit"):

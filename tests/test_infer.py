@@ -1,0 +1,111 @@
+"""infer.py: checkpoint + audio files in, resynthesised audio out at the model rate, as long as the input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import CONF, TINY_MELGAN, run_cli
+from hydra import compose, initialize_config_dir
+
+from audiogan.cli import exit_on_user_error
+from audiogan.infer import TORCHSCRIPT_NAME, run
+
+MODEL_RATE = 22050
+HOP = 256
+
+
+@pytest.fixture(scope="module")
+def ckpt(data_dir, tmp_path_factory):
+    """A tiny MelGAN trained for two batches through the CLI, once for this module."""
+    log_dir = tmp_path_factory.mktemp("runs")
+    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
+    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
+
+
+def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:
+    """[T, channels]: a different sine per channel plus a little noise."""
+    t = np.arange(int(seconds * rate)) / rate
+    noise = 0.05 * np.random.default_rng(0).standard_normal((t.size, channels))
+    return 0.4 * np.sin(2 * np.pi * 180 * np.outer(t, np.arange(1, channels + 1))) + noise
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A folder with a 22,050 Hz mono wav, a nested 16 kHz stereo flac and a non-audio file.
+
+    Values: (folder, {relative input path: expected output length at the model rate}).
+    """
+    root = tmp_path_factory.mktemp("inputs")
+    sf.write(root / "clip.wav", _tone(0.7, MODEL_RATE, 1), MODEL_RATE)  # 15,435 samples: not whole hops
+    (root / "nested" / "deeper").mkdir(parents=True)
+    sf.write(root / "nested" / "deeper" / "stereo.flac", _tone(0.9, 16000, 2), 16000)
+    (root / "notes.txt").write_text("not audio")
+    return root, {"clip.wav": 15435, "nested/deeper/stereo.flac": 0.9 * MODEL_RATE}
+
+
+def infer_cfg(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("infer", overrides=list(overrides))
+
+
+def check_output(path, expected_length: float) -> None:
+    audio, rate = sf.read(path)
+    assert rate == MODEL_RATE
+    assert abs(len(audio) - expected_length) <= HOP
+    assert np.isfinite(audio).all() and audio.std() > 1e-4
+
+
+def test_cli_resynthesises_a_folder_recursively(ckpt, inputs, data_dir, tmp_path):
+    root, lengths = inputs
+    out = tmp_path / "out"
+    result = run_cli(
+        "infer.py",
+        f"ckpt_path={ckpt}",
+        f"input={root}",
+        f"output_dir={out}",
+        data_dir=data_dir,
+        log_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*")) == [
+        "clip.wav",
+        "nested/deeper/stereo.wav",
+    ]
+    for name, length in lengths.items():
+        check_output((out / name).with_suffix(".wav"), length)
+    assert "wrote 2 file(s)" in result.stdout and "real-time factor" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["clip.wav", "nested/deeper/stereo.flac"])
+def test_single_file_keeps_its_length(ckpt, inputs, tmp_path, name):
+    root, lengths = inputs
+    summary = run(
+        infer_cfg(f"ckpt_path={ckpt}", f"input={root / name}", f"output_dir={tmp_path}", "device=cpu")
+    )
+    assert summary.files == 1 and summary.skipped == 0
+    assert summary.audio_seconds == pytest.approx(lengths[name] / MODEL_RATE, abs=HOP / MODEL_RATE)
+    check_output(tmp_path / Path(name).with_suffix(".wav").name, lengths[name])
+
+
+@pytest.mark.parametrize("missing", ["input", "ckpt_path"])
+def test_missing_path_exits_1_naming_it(ckpt, inputs, tmp_path, capsys, missing):
+    paths = {"ckpt_path": ckpt, "input": inputs[0]} | {missing: tmp_path / "nowhere" / "x.wav"}
+    cfg = infer_cfg(*(f"{key}={value}" for key, value in paths.items()), f"output_dir={tmp_path / 'out'}")
+    with pytest.raises(SystemExit) as exit_info:
+        exit_on_user_error(run)(cfg)
+    assert exit_info.value.code == 1
+    assert str(tmp_path / "nowhere" / "x.wav") in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_writes_a_torchscript_generator(ckpt, tmp_path):
+    assert run(infer_cfg(f"ckpt_path={ckpt}", f"output_dir={tmp_path}", "export=torchscript")) is None
+    generator = torch.jit.load(str(tmp_path / TORCHSCRIPT_NAME))
+    audio = generator(torch.randn(1, 80, 10))
+    assert audio.shape == (1, 1, 10 * HOP) and torch.isfinite(audio).all()

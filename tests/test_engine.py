@@ -1,4 +1,4 @@
-"""The GAN engine's schedule, counted on a toy task: ratios, warm-up, D skipping, clipping, schedulers, NaN."""
+"""The GAN engine's schedule on a toy task: ratios, warm-up, D skipping, clipping, schedulers, NaN."""
 
 from __future__ import annotations
 

@@ -83,9 +83,10 @@ def test_generator_reconstruction_falls_during_warmup(compose_cfg):
     assert "train/d_loss" not in history  # no discriminator update during warm-up
 
 
-def _train(compose_cfg, tmp_path, name: str, max_batches: int, ckpt_path=None):
+def _train(compose_cfg, tmp_path, name: str, max_batches: int, ckpt_path=None, extra=()):
     cfg = compose_cfg(
         *TINY_MELGAN,
+        *extra,
         f"model.task.schedule.max_batches={max_batches}",
         "+trainer.limit_train_batches=2",
         "trainer.val_check_interval=2",
@@ -114,3 +115,9 @@ def test_resume_gives_the_same_counters_and_weights(compose_cfg, tmp_path):
     assert straight["state_dict"].keys() == resumed["state_dict"].keys()
     for key, value in straight["state_dict"].items():
         assert torch.equal(value, resumed["state_dict"][key]), key
+
+
+def test_bf16_mixed_precision_trains_with_finite_weights(compose_cfg, tmp_path):
+    checkpoint = _train(compose_cfg, tmp_path, "bf16", max_batches=2, extra=["trainer.precision=bf16-mixed"])
+    assert checkpoint["gan_engine"]["counters"]["g_updates"] == 2
+    assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())

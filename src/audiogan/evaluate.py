@@ -48,7 +48,7 @@ def eval_config(cfg: DictConfig, run_cfg: DictConfig, output_dir: Path) -> DictC
 
 def format_metrics(metrics: dict[str, float]) -> str:
     """A two-column text table, one metric per row."""
-    width = max(len("metric"), *map(len, metrics))
+    width = max(map(len, ["metric", *metrics]))
     rows = [f"{'metric':<{width}}  value", f"{'-' * width}  ------"]
     rows += [f"{name:<{width}}  {value:.4f}" for name, value in metrics.items()]
     return "\n".join(rows)

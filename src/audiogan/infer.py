@@ -55,7 +55,7 @@ class MelGANResynthesis(nn.Module):
         return self.generator(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
 
 
-def resynthesis(task: L.LightningModule) -> MelGANResynthesis:
+def inference_module(task: L.LightningModule) -> MelGANResynthesis:
     """The inference module of a loaded task (MelGAN for now)."""
     if not isinstance(task, MelGANTask):
         raise ConfigError(
@@ -161,7 +161,7 @@ def run(cfg: DictConfig) -> InferenceSummary | None:
     if not files:
         return None
     summary = resynthesise(
-        resynthesis(task).to(device).eval(), files, output_dir, skip_unreadable=Path(cfg.input).is_dir()
+        inference_module(task).to(device).eval(), files, output_dir, skip_unreadable=Path(cfg.input).is_dir()
     )
     log.info("%s", summary)
     return summary

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class AudioDataModule(L.LightningDataModule):
     """Reads a corpus, drops unusable files (warned and counted), and serves the family's datasets.
 
-    ``root`` is where the corpus lives (``data.root=...``). ``datasets`` maps split -> a partial dataset config taking ``utterances`` and ``sample_rate``;
-    ``provides`` names the kinds of data this corpus can feed (checked against the model at start).
+    ``root`` is where the corpus lives (``data.root=...``). ``datasets`` maps split -> a dataset
+    config completed with ``utterances`` and ``sample_rate``; ``provides`` names the kinds of data
+    this corpus can feed (checked against the model at start).
     Validation uses the first ``val_clips`` held-out utterances, always the same ones.
     """
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 from conftest import CONF
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from audiogan.audio.config import AudioConfig
 from audiogan.train import build_datamodule, build_task
+from audiogan.utils.config import register_resolvers
 
 # groups whose options replace a node of train.yaml; hydra/ and datamodule/ are checked through the others
 GROUPS = ["model", "data", "loss", "audio", "trainer", "logger", "callbacks", "experiment", "paths", "debug"]
@@ -54,3 +56,17 @@ def test_paper_experiment_uses_original_settings(compose_cfg):
     assert cfg.model.task.optim.generator.lr == cfg.model.task.optim.discriminator.lr == 1e-4
     assert list(cfg.model.task.optim.generator.betas) == [0.5, 0.9]
     assert cfg.data.corpus._target_.endswith("LJSpeech")
+
+
+def test_run_dirs_differ_for_runs_started_in_the_same_second(data_dir, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    dirs = []
+    for _ in range(2):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("train", return_hydra_config=True, overrides=[f"paths.log_dir={tmp_path}"])
+        HydraConfig.instance().set_config(cfg)
+        dirs.append(cfg.hydra.run.dir)
+    # the timestamp has one-second resolution; the random id keeps the two apart regardless
+    assert dirs[0].rsplit("_", 1)[1] != dirs[1].rsplit("_", 1)[1]

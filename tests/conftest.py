@@ -76,7 +76,8 @@ def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int
         [sys.executable, script, *args],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # Hydra logs to stdout, Python errors go to stderr: read both in order
         text=True,
         timeout=timeout,
     )

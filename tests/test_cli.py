@@ -23,7 +23,7 @@ def _metrics(run_dir: Path) -> list[dict[str, str]]:
 
 def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
     result = run_cli("train.py", *SHORT, data_dir=data_dir, log_dir=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)
     assert "max_batches: 2" in (run_dir / "config.yaml").read_text()
     assert "${" not in (run_dir / "config.yaml").read_text()  # resolved
@@ -42,21 +42,21 @@ def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
 def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp_path):
     result = run_cli("train.py", *SHORT, "data.provides=[parallel]", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 1
-    assert "model=melgan needs data of kind 'waveform'" in result.stderr
-    assert "data=tiny_speech provides ['parallel']" in result.stderr
+    assert "model=melgan needs data of kind 'waveform'" in result.stdout
+    assert "data=tiny_speech provides ['parallel']" in result.stdout
 
 
 def test_wrong_option_name_lists_the_valid_ones(data_dir, tmp_path):
     result = run_cli("train.py", "loss=hinj", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
-    assert "Could not find 'loss/hinj'" in result.stderr
-    assert "hinge" in result.stderr and "lsgan" in result.stderr
+    assert "Could not find 'loss/hinj'" in result.stdout
+    assert "hinge" in result.stdout and "lsgan" in result.stdout
 
 
 def test_config_typo_names_the_key(data_dir, tmp_path):
     result = run_cli("train.py", "trainer.max_epoch=3", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
-    assert "max_epoch" in result.stderr
+    assert "max_epoch" in result.stdout
 
 
 def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
@@ -65,12 +65,12 @@ def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
         "train.py", *SHORT, "data=ljspeech", f"data.root={missing}", data_dir=data_dir, log_dir=tmp_path
     )
     assert result.returncode == 1
-    assert str(missing) in result.stderr and "metadata.csv" in result.stderr
+    assert str(missing) in result.stdout and "metadata.csv" in result.stdout
 
 
 def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
     result = run_cli("train.py", "-m", *SHORT, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     (sweep,) = _runs(tmp_path, "multiruns")
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1"]
@@ -88,7 +88,7 @@ def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path):
         data_dir=data_dir,
         log_dir=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)  # both ranks wrote into one run dir
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["gan_engine"]["counters"] == {
@@ -102,7 +102,7 @@ def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path):
 @pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
 def test_loggers_write_scalars_and_media(data_dir, tmp_path, logger):
     result = run_cli("train.py", *SHORT, f"logger={logger}", data_dir=data_dir, log_dir=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)
     if logger == "tensorboard":
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

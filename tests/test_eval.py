@@ -24,7 +24,7 @@ def ckpt(data_dir, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("runs")
     train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2", "data.test_clips=2")
     result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
 
 
@@ -40,7 +40,7 @@ def test_cli_prints_and_saves_the_test_metrics(ckpt, data_dir, tmp_path):
     out = tmp_path / "eval"
     args = (f"ckpt_path={ckpt}", f"output_dir={out}", "trainer.enable_progress_bar=false")
     result = run_cli("eval.py", *args, data_dir=data_dir, log_dir=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert sorted(metrics) == METRICS
     assert all(math.isfinite(value) for value in metrics.values())

@@ -24,7 +24,7 @@ def ckpt(data_dir, tmp_path_factory):
     log_dir = tmp_path_factory.mktemp("runs")
     train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
     result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
 
 
@@ -72,7 +72,7 @@ def test_cli_resynthesises_a_folder_recursively(ckpt, inputs, data_dir, tmp_path
         data_dir=data_dir,
         log_dir=tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*")) == [
         "clip.wav",
         "nested/deeper/stereo.wav",
@@ -94,13 +94,13 @@ def test_single_file_keeps_its_length(ckpt, inputs, tmp_path, name):
 
 
 @pytest.mark.parametrize("missing", ["input", "ckpt_path"])
-def test_missing_path_exits_1_naming_it(ckpt, inputs, tmp_path, capsys, missing):
+def test_missing_path_exits_1_naming_it(ckpt, inputs, tmp_path, caplog, missing):
     paths = {"ckpt_path": ckpt, "input": inputs[0]} | {missing: tmp_path / "nowhere" / "x.wav"}
     cfg = infer_cfg(*(f"{key}={value}" for key, value in paths.items()), f"output_dir={tmp_path / 'out'}")
     with pytest.raises(SystemExit) as exit_info:
         exit_on_user_error(run)(cfg)
     assert exit_info.value.code == 1
-    assert str(tmp_path / "nowhere" / "x.wav") in capsys.readouterr().err
+    assert str(tmp_path / "nowhere" / "x.wav") in caplog.text
     assert not (tmp_path / "out").exists()
 
 

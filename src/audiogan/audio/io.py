@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
 import torchaudio
+
+from audiogan.utils.files import atomic_write
 
 
 class AudioFileError(ValueError):
@@ -66,14 +67,7 @@ def load_audio(
 def save_audio(path: str | os.PathLike, audio: torch.Tensor, sample_rate: int) -> Path:
     """Write a mono waveform as 16-bit PCM WAV, atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     samples = audio.detach().float().cpu().reshape(-1).clamp(-1.0, 1.0).numpy()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         sf.write(tmp, samples, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

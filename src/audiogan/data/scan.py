@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from audiogan.audio.io import AudioFileError, load_audio
 from audiogan.data.corpora.base import Utterance
+from audiogan.utils.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,6 @@ class _Cache:
         """Write atomically (temp file + rename), so concurrent readers never see half a file."""
         if self.path is None or not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.entries, f)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_write(self.path) as tmp:
+            tmp.write_text(json.dumps(self.entries))
         self.dirty, self.flushed_at = False, time.monotonic()

@@ -13,8 +13,9 @@ test:
 train:
 	$(PY) train.py
 
+# glibc malloc settings keep big activations from being page-faulted back on every forward (PERF.md)
 bench:
-	$(PY) -m benchmarks.run
+	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.run
 
 lint:
 	.venv/bin/ruff check .

@@ -8,68 +8,17 @@ Run: python -m benchmarks.melgan_inference
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import ctypes
-import ctypes.util
 import json
 import math
 import os
-import platform
-import resource
 import statistics
-import time
-from collections.abc import Callable
 
 import torch
 
 from audiogan.models.layers import remove_weight_norm
 from audiogan.models.melgan import MelGANGenerator, MelGANInference
-
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
-
-
-def tame_malloc() -> dict:
-    """Apply the MALLOC_* settings at runtime with mallopt (glibc) when the environment did not set them."""
-    state = {name: os.environ.get(name) for name in MALLOC_ENV}
-    if all(state.values()) or platform.system() != "Linux":
-        return {"env": state, "mallopt_applied": False}
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    values = {
-        "mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]),
-        "trim_threshold": 2**31 - 1,
-    }  # C int
-    ok = libc.mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
-    ok &= libc.mallopt(m_trim_threshold, values["trim_threshold"]) == 1
-    return {"env": state, "mallopt_applied": bool(ok), "values": values}
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def _timed(fn: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, int]:
-    """Seconds for one call, and the minor page faults it caused (allocator churn shows up here)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elapsed = time.perf_counter() - start
-    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-
-
-def _summary(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+from benchmarks.timing import device_name, summary, tame_malloc, timed
 
 
 def bench_melgan_inference(
@@ -125,16 +74,16 @@ def bench_melgan_inference(
             faults: dict[str, list[int]] = {name: [] for name in variants}
             for _ in range(rounds):
                 for name, fn in variants.items():
-                    elapsed, n_faults = _timed(fn, dev)
+                    elapsed, n_faults = timed(fn, dev)
                     times[name].append(elapsed)
                     faults[name].append(n_faults)
         load_after = os.getloadavg()
     finally:
         torch.set_num_threads(previous_threads)
 
-    rtf = {name: _summary([t / duration for t in ts]) for name, ts in times.items()}
+    rtf = {name: summary([t / duration for t in ts]) for name, ts in times.items()}
     speedup = {
-        name: _summary([p / t for p, t in zip(times["plain_fp32"], ts, strict=True)])
+        name: summary([p / t for p, t in zip(times["plain_fp32"], ts, strict=True)])
         for name, ts in times.items()
         if name != "plain_fp32"
     }
@@ -150,7 +99,7 @@ def bench_melgan_inference(
         "rounds": rounds,
         "threads": threads,
         "device": dev.type,
-        "device_name": _device_name(dev),
+        "device_name": device_name(dev),
         "torch": torch.__version__,
         "load_average_before": load_before,
         "load_average_after": load_after,

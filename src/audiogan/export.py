@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from audiogan.models.layers import remove_weight_norm
+from audiogan.utils.files import atomic_write
 
 
 def export_torchscript(
@@ -32,13 +32,6 @@ def export_torchscript(
     with torch.no_grad():
         scripted = torch.jit.trace(model, example_input)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.jit.save(scripted, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as tmp:
+        torch.jit.save(scripted, str(tmp))
     return path

@@ -71,6 +71,8 @@ class MelGANTask(GANTask):
     def discriminator_loss(self, batch, outputs):
         real = self.discriminator(batch["audio"].unsqueeze(1))
         fake = self.discriminator(outputs["fake"].detach())
+        # feature-matching targets, as the original: D's real activations from this pre-update pass
+        outputs["real_features"] = [[f.detach() for f in s[:-1]] for s in real]
         loss = self.adversarial.discriminator([s[-1] for s in real], [s[-1] for s in fake])
         d_real = torch.stack([s[-1].mean() for s in real]).mean()
         d_fake = torch.stack([s[-1].mean() for s in fake]).mean()
@@ -91,10 +93,8 @@ class MelGANTask(GANTask):
             loss = loss + adv
             logs["train/g_adv"] = adv
             if self.weights.feature_matching:
-                with torch.no_grad():
-                    real = self.discriminator(batch["audio"].unsqueeze(1))
                 fm = feature_matching_loss(
-                    [s[:-1] for s in real], [s[:-1] for s in fake], self.weights.feature_matching_layer
+                    outputs["real_features"], [s[:-1] for s in fake], self.weights.feature_matching_layer
                 )
                 loss = loss + self.weights.feature_matching * fm
                 logs["train/g_feature_matching"] = fm

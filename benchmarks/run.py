@@ -1,0 +1,39 @@
+"""``make bench``: every benchmark on the CPU (2 threads) and on a GPU when one is present.
+
+Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>.json and prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import torch
+
+from audiogan.utils.files import atomic_write
+from benchmarks.melgan_inference import bench_melgan_inference
+from benchmarks.melgan_training import bench_melgan_training
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> dict:
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    results = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(), "runs": []}
+    for device in devices:
+        results["runs"].append(bench_melgan_inference(device))
+        results["runs"].append(bench_melgan_training(device))
+        if device == "cuda":
+            results["runs"].append(bench_melgan_training(device, precision="bf16-mixed"))
+    path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}.json"
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"written to {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Timing helpers for benchmarks on a small shared machine (see shared/reference/PERF.md).
+
+All variants of a benchmark run in one process, round-robin; results are medians with min-max; the
+load average is recorded; glibc's allocator is kept from returning big activations to the OS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+
+
+def tame_malloc() -> dict:
+    """Apply the MALLOC_* settings at runtime with mallopt (glibc) when the environment did not set them."""
+    state = {name: os.environ.get(name) for name in MALLOC_ENV}
+    if all(state.values()) or platform.system() != "Linux":
+        return {"env": state, "mallopt_applied": False}
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    values = {
+        "mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]),
+        "trim_threshold": 2**31 - 1,
+    }  # C int
+    ok = libc.mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
+    ok &= libc.mallopt(m_trim_threshold, values["trim_threshold"]) == 1
+    return {"env": state, "mallopt_applied": bool(ok), "values": values}
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, int]:
+    """Seconds for one call, and the minor page faults it caused (allocator churn shows up here)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elapsed = time.perf_counter() - start
+    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}

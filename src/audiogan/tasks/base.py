@@ -199,7 +199,8 @@ class GANTask(L.LightningModule):
 
         for k in range(g_updates):
             if outputs is None or k > 0:
-                outputs = self.generate(batch)
+                # fresh generator outputs; what the D pass stored for this batch (if anything) stays
+                outputs = {**(outputs or {}), **self.generate(batch)}
             self.toggle_optimizer(opt_g)
             g_loss, g_logs = self.generator_loss(batch, outputs, adversarial=adversarial)
             self._check_finite("generator", g_loss)

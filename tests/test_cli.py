@@ -113,7 +113,7 @@ def test_loggers_write_scalars_and_media(data_dir, tmp_path, logger):
         tags = accumulator.Tags()
         assert "val/mel_l1" in tags["scalars"] and "train/d_loss" in tags["scalars"]
         assert any(t.startswith("samples/") for t in tags["audio"])
-        assert any(t.startswith("mel/") for t in tags["images"])
+        assert any(t.startswith("images/") for t in tags["images"])
     else:
         (offline_run,) = (run_dir / "wandb").glob("offline-run-*")
         media = [p.suffix for p in (offline_run / "files" / "media").rglob("*") if p.is_file()]

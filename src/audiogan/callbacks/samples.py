@@ -1,8 +1,9 @@
 """Writes validation samples (wav + mel images) to the run dir and sends them to every logger.
 
 A task exposes ``validation_samples``: a list of dicts with ``name``, ``sample_rate``, ``audio``
-({label: waveform [T]}) and ``mel`` ({label: log-mel [n_mels, frames]}). Works with CSV (files
-only), TensorBoard and W&B loggers; only rank zero writes.
+({label: waveform [T]}), ``mel`` ({label: log-mel or spectrogram [bins, frames]}, rendered here) and
+optionally ``images`` ({label: RGB uint8 [H, W, 3]}, already rendered, e.g. a grid). Works with CSV
+(files only), TensorBoard and W&B loggers; only rank zero writes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
 
+def _to_rgb(figure) -> np.ndarray:
+    figure.canvas.draw()
+    rgb = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return rgb
+
+
 def render_mel(mel: torch.Tensor, title: str) -> np.ndarray:
     """An RGB image [H, W, 3] (uint8) of a log-mel, low frequencies at the bottom."""
     figure, axis = plt.subplots(figsize=(8, 3), dpi=100)
@@ -31,10 +39,20 @@ def render_mel(mel: torch.Tensor, title: str) -> np.ndarray:
     axis.set(title=title, xlabel="frame", ylabel="mel bin")
     figure.colorbar(image, ax=axis)
     figure.tight_layout()
-    figure.canvas.draw()
-    rgb = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(figure)
-    return rgb
+    return _to_rgb(figure)
+
+
+def render_grid(spectrograms: torch.Tensor, columns: int = 4) -> np.ndarray:
+    """One RGB image [H, W, 3] (uint8) of N spectrograms [N, bins, frames] in a grid, low bins at bottom."""
+    count = spectrograms.shape[0]
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2 * rows), dpi=100, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_axis_off()
+        if index < count:
+            axis.imshow(spectrograms[index].detach().float().cpu().numpy(), origin="lower", aspect="auto")
+    figure.tight_layout(pad=0.2)
+    return _to_rgb(figure)
 
 
 class SampleLogger(L.Callback):
@@ -52,13 +70,17 @@ class SampleLogger(L.Callback):
         folder = self.output_dir / f"batch{step:08d}"
         for sample in samples:
             rate = int(sample["sample_rate"])
-            for label, audio in sample["audio"].items():
+            for label, audio in sample.get("audio", {}).items():
                 save_audio(folder / f"{sample['name']}_{label}.wav", audio, rate)
                 self._log_audio(trainer, f"samples/{sample['name']}/{label}", audio, rate, step)
-            for label, mel in sample["mel"].items():
-                image = render_mel(mel, f"{sample['name']} {label}")
-                plt.imsave(folder / f"{sample['name']}_{label}_mel.png", image)
-                self._log_image(trainer, f"mel/{sample['name']}/{label}", image, step)
+            images = {
+                f"{label}_mel": render_mel(mel, f"{sample['name']} {label}")
+                for label, mel in sample.get("mel", {}).items()
+            }
+            images.update(sample.get("images", {}))
+            for label, image in images.items():
+                plt.imsave(folder / f"{sample['name']}_{label}.png", image)
+                self._log_image(trainer, f"images/{sample['name']}/{label}", image, step)
 
     @staticmethod
     def _log_audio(trainer: L.Trainer, key: str, audio: torch.Tensor, rate: int, step: int) -> None:

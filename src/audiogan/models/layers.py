@@ -102,3 +102,32 @@ def leaky_relu_reflect_pad_cl(x: torch.Tensor, pad: int, slope: float) -> torch.
         out[..., :pad] = out[..., pad + 1 : 2 * pad + 1].flip(-1)
         out[..., t + pad :] = out[..., t - 1 : t + pad - 1].flip(-1)
     return out
+
+
+# --- Training on channels-last [B, C, 1, T] signals (autograd-friendly) ---
+# The modules keep their Conv1d / ConvTranspose1d weights (and weight-norm parametrizations); only the
+# activations change layout, and each conv runs as its 2-D equivalent with a (1, k) kernel.
+
+
+def channels_last_pays(x: torch.Tensor) -> bool:
+    """Whether to carry a network's signals channels-last: where oneDNN runs the convolutions (CPU).
+
+    Elsewhere (CUDA, float64) the plain [B, C, T] layout is kept: untimed there, and cuDNN has no reorders
+    to save.
+    """
+    return _onednn(x)
+
+
+def conv_module_cl(conv: nn.Conv1d | nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
+    """``conv`` applied to a channels-last [B, C, 1, T] signal, through its (parametrized) weight."""
+    weight = conv.weight.unsqueeze(2)
+    stride, padding, dilation = (1, conv.stride[0]), (0, conv.padding[0]), (1, conv.dilation[0])
+    if isinstance(conv, nn.ConvTranspose1d):
+        output_padding = (0, conv.output_padding[0])
+        return F.conv_transpose2d(x, weight, conv.bias, stride, padding, output_padding, conv.groups, dilation)
+    return F.conv2d(x, weight, conv.bias, stride, padding, dilation, conv.groups)
+
+
+def reflect_pad_cl(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """Reflection padding of the time axis; the 2-D op keeps the channels-last layout."""
+    return F.pad(x, (pad, pad, 0, 0), mode="reflect")

@@ -44,15 +44,17 @@ def _overlap_add(chunks: torch.Tensor, hop_length: int) -> torch.Tensor:
 
 
 def _istft(spec: torch.Tensor, window: torch.Tensor, hop_length: int) -> torch.Tensor:
-    """Least-squares inverse of :func:`_stft`: windowed overlap-add divided by the summed squared window.
+    """Inverse of :func:`_stft`: windowed overlap-add divided by the window's periodic summed square.
 
-    Written out because ``torch.istft(center=False)`` refuses a window envelope that is zero at sample 0,
-    which the periodic Hann has; samples no window covers come out as 0.
+    Inside the signal this is the least-squares inverse (what ``torch.istft`` computes). The first and last
+    ``n_fft - hop`` samples are covered by fewer frames; dividing by their actual sum of squares would blow
+    up where the Hann window is ~0 (spikes of ~100 at sample 1 after Griffin-Lim), so they fade in and out
+    as in TF's ``inverse_stft`` instead. Needs ``hop_length`` to divide ``n_fft``.
     """
-    n_fft, frames = window.shape[0], spec.shape[-1]
-    chunks = torch.fft.irfft(spec, n=n_fft, dim=1) * window[:, None]
-    envelope = _overlap_add((window**2)[None, :, None].expand(1, n_fft, frames), hop_length)
-    return torch.where(envelope > 1e-11, _overlap_add(chunks, hop_length) / envelope.clamp_min(1e-11), 0.0)
+    n_fft = window.shape[0]
+    audio = _overlap_add(torch.fft.irfft(spec, n=n_fft, dim=1) * window[:, None], hop_length)
+    envelope = (window**2).view(-1, hop_length).sum(0)  # one period of the interior's sum of squares
+    return audio / envelope.repeat(audio.shape[-1] // hop_length)
 
 
 class LogMagnitudeSTFT(nn.Module):
@@ -180,7 +182,9 @@ def invert(
         return F.pad(audio, (0, length - audio.shape[1]))
 
 
-def temporal_shift(audio: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def temporal_shift(
+    audio: torch.Tensor, max_shift: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Shift each example [B, ..., T] in time by a uniform integer in [-max_shift, max_shift] samples.
 
     Applied to the waveform before the STFT. Zero-filled rather than circular: the vacated end is silence,
@@ -189,7 +193,9 @@ def temporal_shift(audio: torch.Tensor, max_shift: int, generator: torch.Generat
     """
     length = audio.shape[-1]
     draw_device = generator.device if generator is not None else torch.device("cpu")
-    shifts = torch.randint(-max_shift, max_shift + 1, (audio.shape[0],), generator=generator, device=draw_device)
+    shifts = torch.randint(
+        -max_shift, max_shift + 1, (audio.shape[0],), generator=generator, device=draw_device
+    )
     shifts = shifts.to(audio.device).view(-1, *([1] * (audio.dim() - 1)))
     source = torch.arange(length, device=audio.device) - shifts  # output sample t comes from t - shift
     inside = (source >= 0) & (source < length)

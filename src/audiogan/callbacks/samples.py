@@ -11,66 +11,34 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-import matplotlib
 import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from audiogan.audio.io import save_audio
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
-
-
-def _to_rgb(figure) -> np.ndarray:
-    figure.canvas.draw()
-    rgb = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(figure)
-    return rgb
-
-
-def render_mel(mel: torch.Tensor, title: str) -> np.ndarray:
-    """An RGB image [H, W, 3] (uint8) of a log-mel, low frequencies at the bottom."""
-    figure, axis = plt.subplots(figsize=(8, 3), dpi=100)
-    image = axis.imshow(
-        mel.detach().float().cpu().numpy(), origin="lower", aspect="auto", interpolation="none"
-    )
-    axis.set(title=title, xlabel="frame", ylabel="mel bin")
-    figure.colorbar(image, ax=axis)
-    figure.tight_layout()
-    return _to_rgb(figure)
-
-
-def render_grid(spectrograms: torch.Tensor, columns: int = 4) -> np.ndarray:
-    """One RGB image [H, W, 3] (uint8) of N spectrograms [N, bins, frames] in a grid, low bins at bottom."""
-    count = spectrograms.shape[0]
-    rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2 * rows), dpi=100, squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.set_axis_off()
-        if index < count:
-            axis.imshow(spectrograms[index].detach().float().cpu().numpy(), origin="lower", aspect="auto")
-    figure.tight_layout(pad=0.2)
-    return _to_rgb(figure)
+from audiogan.utils.images import render_mel, save_png
 
 
 class SampleLogger(L.Callback):
-    """Saves and logs the task's validation samples after every validation run (not the sanity check)."""
+    """Saves and logs the task's validation samples after every validation run (not the sanity check).
+
+    Runs at ``on_validation_end``, after the task's own epoch-end hook has produced its samples.
+    """
 
     def __init__(self, output_dir: str):
         self.output_dir = Path(output_dir)
 
     @rank_zero_only
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         samples = getattr(pl_module, "validation_samples", None)
         if trainer.sanity_checking or not samples:
             return
         step = int(getattr(getattr(pl_module, "counters", None), "batches", trainer.global_step))
         folder = self.output_dir / f"batch{step:08d}"
         for sample in samples:
-            rate = int(sample["sample_rate"])
             for label, audio in sample.get("audio", {}).items():
+                rate = int(sample["sample_rate"])
                 save_audio(folder / f"{sample['name']}_{label}.wav", audio, rate)
                 self._log_audio(trainer, f"samples/{sample['name']}/{label}", audio, rate, step)
             images = {
@@ -79,7 +47,7 @@ class SampleLogger(L.Callback):
             }
             images.update(sample.get("images", {}))
             for label, image in images.items():
-                plt.imsave(folder / f"{sample['name']}_{label}.png", image)
+                save_png(folder / f"{sample['name']}_{label}.png", image)
                 self._log_image(trainer, f"images/{sample['name']}/{label}", image, step)
 
     @staticmethod

@@ -55,6 +55,10 @@ class WaveformSegments(Dataset):
     def __len__(self) -> int:
         return len(self.source)
 
+    @property
+    def utterances(self) -> list[Utterance]:
+        return self.source.utterances
+
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         index, seed = key
         rng = np.random.default_rng(seed)

@@ -123,8 +123,8 @@ def conv_module_cl(conv: nn.Conv1d | nn.ConvTranspose1d, x: torch.Tensor) -> tor
     weight = conv.weight.unsqueeze(2)
     stride, padding, dilation = (1, conv.stride[0]), (0, conv.padding[0]), (1, conv.dilation[0])
     if isinstance(conv, nn.ConvTranspose1d):
-        output_padding = (0, conv.output_padding[0])
-        return F.conv_transpose2d(x, weight, conv.bias, stride, padding, output_padding, conv.groups, dilation)
+        out_pad = (0, conv.output_padding[0])
+        return F.conv_transpose2d(x, weight, conv.bias, stride, padding, out_pad, conv.groups, dilation)
     return F.conv2d(x, weight, conv.bias, stride, padding, dilation, conv.groups)
 
 

@@ -9,9 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiogan.models.layers import (
+    channels_last_pays,
     conv_cl,
     conv_cl_add_,
+    conv_module_cl,
     leaky_relu_reflect_pad_cl,
+    reflect_pad_cl,
     to_channels_last_2d,
     wn_conv1d,
     wn_conv_transpose1d,
@@ -34,6 +37,17 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.shortcut(x) + self.block(x)
+
+    def forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """The same on a [B, C, 1, T] channels-last signal, with no tensor materialised twice.
+
+        Padding first lets the LeakyReLU run in place (reflection commutes with it) while ``x`` stays intact
+        for the shortcut; the residual is added into the shortcut's fresh output.
+        """
+        act, pad, conv, _, conv1 = self.block
+        h = F.leaky_relu_(reflect_pad_cl(x, pad.padding[0]), act.negative_slope)
+        h = F.leaky_relu_(conv_module_cl(conv, h), act.negative_slope)
+        return conv_module_cl(self.shortcut, x).add_(conv_module_cl(conv1, h))
 
 
 class MelGANGenerator(nn.Module):
@@ -79,10 +93,29 @@ class MelGANGenerator(nn.Module):
         return math.prod(self.ratios)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        if channels_last_pays(mel):
+            return self._forward_channels_last(mel)
         x = self.conv_pre(mel)
         for stage in self.stages:
             x = stage(x)
         return self.conv_post(x)
+
+    def _forward_channels_last(self, mel: torch.Tensor) -> torch.Tensor:
+        """The same network on [B, C, 1, T] channels-last signals (oneDNN then needs no layout reorders).
+
+        Every LeakyReLU runs in place: each follows a fresh tensor that nothing else reads.
+        """
+        slope = self.leaky_relu_slope
+        pad, conv = self.conv_pre
+        x = conv_module_cl(conv, to_channels_last_2d(F.pad(mel, (pad.padding[0],) * 2, mode="reflect")))
+        for stage in self.stages:
+            _, upsample, *blocks = stage
+            x = conv_module_cl(upsample, F.leaky_relu_(x, slope))
+            for block in blocks:
+                x = block.forward_channels_last(x)
+        _, pad, conv, _ = self.conv_post
+        x = reflect_pad_cl(F.leaky_relu_(x, slope), pad.padding[0])
+        return torch.tanh(conv_module_cl(conv, x)).squeeze(2)
 
 
 class _BakedConv(nn.Module):
@@ -187,10 +220,32 @@ class ScaleDiscriminator(nn.Module):
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if channels_last_pays(x):
+            return self._forward_channels_last(x)
         features = []
         for layer in self.layers:
             x = layer(x)
             features.append(x)
+        return features
+
+    def _forward_channels_last(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The same on a [B, 1, 1, T] signal kept channels-last; features are [B, C, T] views of it.
+
+        With one channel the strides of ``x.unsqueeze(2)`` read as contiguous to torch, and every later
+        layer would follow suit; the clone sets channels-last strides. LeakyReLU runs in place on each conv's
+        fresh output (the conv's backward does not need it).
+        """
+        x = x.unsqueeze(2).clone(memory_format=torch.channels_last)
+        features = []
+        for layer in self.layers:
+            for module in layer if isinstance(layer, nn.Sequential) else (layer,):
+                if isinstance(module, nn.ReflectionPad1d):
+                    x = reflect_pad_cl(x, module.padding[0])
+                elif isinstance(module, nn.LeakyReLU):
+                    x = F.leaky_relu_(x, module.negative_slope)
+                else:
+                    x = conv_module_cl(module, x)
+            features.append(x.squeeze(2))
         return features
 
 

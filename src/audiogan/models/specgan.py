@@ -29,7 +29,9 @@ class SpecGANGenerator(nn.Module):
     ``use_batchnorm`` puts BatchNorm after the dense layer and upconvs 0-3, as ``--specgan_batchnorm``.
     """
 
-    def __init__(self, latent_dim: int = 100, dim: int = 64, kernel_size: int = 5, use_batchnorm: bool = False):
+    def __init__(
+        self, latent_dim: int = 100, dim: int = 64, kernel_size: int = 5, use_batchnorm: bool = False
+    ):
         super().__init__()
         self.latent_dim = latent_dim
         self.channels = 16 * dim

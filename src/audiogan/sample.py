@@ -1,0 +1,37 @@
+"""Sampling behind ``python sample.py``: an unconditional generator's checkpoint in, N wavs + a grid out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from audiogan.audio.io import save_audio
+from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
+from audiogan.infer import resolve_device
+from audiogan.utils.config import ConfigError
+from audiogan.utils.images import render_grid, save_png
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> Path:
+    """Write ``sample_<i>.wav`` for i < n and ``grid.png`` of their spectrograms; returns the output dir."""
+    ckpt = checkpoint_file(cfg.ckpt_path)
+    if cfg.n < 1:
+        raise ConfigError(f"n={cfg.n}; expected at least one sample")
+    task = load_task(ckpt).to(resolve_device(cfg.device)).eval()
+    if not hasattr(task, "sample"):
+        raise ConfigError(
+            f"sample.py needs an unconditional generator (e.g. SpecGAN); this is a {type(task).__name__}"
+        )
+    if cfg.griffin_lim_iters is not None:
+        task.griffin_lim_iters = cfg.griffin_lim_iters
+    output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, "samples")
+    spectrograms, audio = task.sample(cfg.n, seed=cfg.seed)
+    for i, clip in enumerate(audio):
+        save_audio(output_dir / f"sample_{i:04d}.wav", clip, task.audio.sample_rate)
+    save_png(output_dir / "grid.png", render_grid(spectrograms[: cfg.grid_size, 0]))
+    log.info("wrote %d samples and grid.png to %s", len(audio), output_dir)
+    return output_dir

@@ -1,0 +1,178 @@
+"""SpecGAN task: z ~ U[-1, 1]^100 -> normalised 128x128 log-magnitude spectrogram, WGAN-GP, D:G 5:1."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from audiogan.audio.config import AudioConfig
+from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
+from audiogan.losses.gradient_penalty import gradient_penalty
+from audiogan.tasks.base import GANTask
+from audiogan.utils.config import to_dict
+from audiogan.utils.images import render_grid
+
+log = logging.getLogger(__name__)
+
+
+class SpecGANTask(GANTask):
+    """Unconditional spectrogram GAN (Donahue et al. 2019) on fixed-length audio slices.
+
+    Real slices become log-magnitude spectrograms on the model's device, normalised per frequency
+    bin with moments of the training set (computed once, cached beside the data, kept in the
+    checkpoint) and clipped to [-1, 1]. Generated spectrograms become audio by Griffin-Lim.
+    """
+
+    data_kinds = ("waveform",)
+
+    def __init__(
+        self,
+        audio: Mapping[str, Any],
+        generator: Mapping[str, Any],
+        discriminator: Mapping[str, Any],
+        adversarial: Mapping[str, Any],
+        loss_weights: Mapping[str, Any],
+        slice_length: int = 16384,
+        max_shift: int = 0,
+        griffin_lim_iters: int = 16,
+        moments_cache_dir: str | None = None,
+        samples_to_log: int = 16,
+        sample_seed: int = 0,
+        schedule: Mapping[str, Any] | None = None,
+        optim: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(schedule=schedule, optim=optim, scheduler=scheduler)
+        self.save_hyperparameters()
+        self.audio = AudioConfig.from_config(to_dict(audio))
+        self.generator = instantiate(to_dict(generator))
+        self.discriminator = instantiate(to_dict(discriminator))
+        self.adversarial = instantiate(to_dict(adversarial))
+        self.gradient_penalty_weight = float(to_dict(loss_weights).get("gradient_penalty", 0.0))
+        self.features = LogMagnitudeSTFT(n_fft=self.audio.n_fft, hop_length=self.audio.hop_length)
+        self.moments = FrequencyMoments(n_bins=self.audio.n_fft // 2 + 1)
+        self.slice_length = slice_length
+        self.max_shift = max_shift
+        self.griffin_lim_iters = griffin_lim_iters
+        self.moments_cache_dir = Path(moments_cache_dir) if moments_cache_dir else None
+        self.samples_to_log = samples_to_log
+        self.sample_seed = sample_seed
+        self.validation_samples: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------- moments
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and not self.moments.is_set:
+            self._set_moments(self.trainer.datamodule.datasets["train"])
+
+    @torch.no_grad()
+    def _set_moments(self, dataset, batch_size: int = 64) -> None:
+        """Per-bin moments over every training slice (first slice of each clip), cached by content hash."""
+        key = json.dumps(
+            [
+                sorted(str(u.path) for u in dataset.utterances),
+                self.slice_length,
+                self.audio.n_fft,
+                self.audio.hop_length,
+            ]
+        )
+        cache = None
+        if self.moments_cache_dir is not None:
+            cache = (
+                self.moments_cache_dir / f"specgan_moments_{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
+            )
+            if cache.is_file():
+                self.moments.load(cache)
+                log.info("frequency moments loaded from %s", cache)
+                return
+
+        def batches():
+            for start in range(0, len(dataset), batch_size):
+                items = [
+                    dataset[(i, 0)]["audio"] for i in range(start, min(start + batch_size, len(dataset)))
+                ]
+                yield torch.stack(items).to(self.device)
+
+        self.moments.compute(batches(), self.features)
+        if cache is not None:
+            self.moments.save(cache)
+            log.info("frequency moments of %d frames cached at %s", int(self.moments.num_frames), cache)
+
+    # ----------------------------------------------------------------- engine interface
+    def real_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio [B, T] -> its first slice (end-padded), normalised: [B, 1, 128, 128] in [-1, 1]."""
+        audio = torch.nn.functional.pad(
+            audio[:, : self.slice_length], (0, max(0, self.slice_length - audio.shape[1]))
+        )
+        return self.moments.normalize(self.features(audio))
+
+    def generate(self, batch):
+        audio = batch["audio"]
+        if self.max_shift:
+            audio = temporal_shift(audio, self.max_shift)
+        z = self.generator.sample_latent(audio.shape[0], device=audio.device)
+        return {"real": self.real_spectrogram(audio), "fake": self.generator(z)}
+
+    def discriminator_loss(self, batch, outputs):
+        real, fake = outputs["real"], outputs["fake"].detach()
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)
+        loss = self.adversarial.discriminator([d_real], [d_fake])
+        logs = {
+            "train/d_real": d_real.mean(),
+            "train/d_fake": d_fake.mean(),
+            "train/wasserstein": d_real.mean() - d_fake.mean(),
+        }
+        if self.gradient_penalty_weight:
+            penalty, grad_norm = gradient_penalty(
+                self.discriminator, real, fake, self.gradient_penalty_weight
+            )
+            loss = loss + penalty
+            logs.update({"train/gradient_penalty": penalty, "train/gradient_norm": grad_norm})
+        logs["train/d_loss"] = loss
+        return loss, logs
+
+    def generator_loss(self, batch, outputs, adversarial):
+        loss = self.adversarial.generator([self.discriminator(outputs["fake"])])
+        return loss, {"train/g_loss": loss}
+
+    # ----------------------------------------------------------------- sampling and validation
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` generated (normalised spectrogram [n, 1, 128, 128], audio [n, slice_length]) pairs."""
+        generator = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
+        z = self.generator.sample_latent(n, generator=generator, device="cpu").to(self.device)
+        spectrograms = self.generator(z).float()
+        audio = invert(
+            spectrograms, self.moments, self.griffin_lim_iters, self.audio.hop_length, self.slice_length
+        )
+        return spectrograms, audio
+
+    def on_validation_epoch_start(self) -> None:
+        self._held_out_scores: list[torch.Tensor] = []
+
+    def validation_step(self, batch, batch_idx):
+        self._held_out_scores.append(self.discriminator(self.real_spectrogram(batch["audio"])))
+
+    def on_validation_epoch_end(self) -> None:
+        spectrograms, audio = self.sample(self.samples_to_log, seed=self.sample_seed)
+        d_real = torch.cat(self._held_out_scores).mean()
+        d_fake = self.discriminator(spectrograms).mean()
+        self.log_dict({"val/d_real": d_real, "val/d_fake": d_fake, "val/wasserstein": d_real - d_fake})
+        self.validation_samples = [
+            {
+                "name": f"sample{i}",
+                "sample_rate": self.audio.sample_rate,
+                "audio": {"generated": audio[i]},
+                "mel": {"generated": spectrograms[i, 0]},
+            }
+            for i in range(min(4, len(audio)))
+        ]
+        self.validation_samples.append(
+            {"name": "grid", "images": {"generated": render_grid(spectrograms[:, 0])}}
+        )

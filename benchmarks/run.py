@@ -14,7 +14,8 @@ import torch
 
 from audiogan.utils.files import atomic_write
 from benchmarks.melgan_inference import bench_melgan_inference
-from benchmarks.melgan_training import bench_melgan_training
+from benchmarks.specgan_sampling import bench_specgan_sampling
+from benchmarks.training import bench_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -24,9 +25,11 @@ def main() -> dict:
     results = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(), "runs": []}
     for device in devices:
         results["runs"].append(bench_melgan_inference(device))
-        results["runs"].append(bench_melgan_training(device))
-        if device == "cuda":
-            results["runs"].append(bench_melgan_training(device, precision="bf16-mixed"))
+        results["runs"].append(bench_specgan_sampling(device))
+        for model in ("melgan", "specgan"):
+            results["runs"].append(bench_training(model, device))
+            if device == "cuda":
+                results["runs"].append(bench_training(model, device, precision="bf16-mixed"))
     path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,8 +1,9 @@
-"""MelGAN training speed: seconds per training batch of the real task through Lightning.
+"""Training speed of a family's real task through Lightning, at full size, on random audio.
 
-One batch is one D update and one G update (with feature matching) of the default full-size MelGAN,
-batch 16 x 8192 samples, exactly as ``python train.py`` runs it, on random audio (data loading is
-never the bottleneck here). Run: python -m benchmarks.melgan_training
+MelGAN: one batch = one D and one G update (with feature matching), 16 x 8192 samples.
+SpecGAN: one 5:1 cycle = five batches of 64 x 16384 samples, each a D update with gradient penalty,
+the fifth also a G update. Data loading is never the bottleneck here, so the audio is random.
+Run: python -m benchmarks.training [melgan|specgan]
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -54,21 +56,22 @@ class BatchTimer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def bench_melgan_training(
-    device: str = "cpu",
-    batches: int = 8,
-    warmup: int = 2,
-    batch_size: int = 16,
-    segment: int = 8192,
-    threads: int = 2,
-    precision: str = "32-true",
+# model -> (batch size, samples per item, batches per update cycle, cycles timed, warm-up cycles)
+SETTINGS = {"melgan": (16, 8192, 1, 8, 2), "specgan": (64, 16384, 5, 2, 1)}
+
+
+def bench_training(
+    model: str = "melgan", device: str = "cpu", threads: int = 2, precision: str = "32-true"
 ) -> dict:
-    """Median seconds per batch (and batches per second) after ``warmup`` batches."""
+    """Median seconds per update cycle (one batch for 1:1, five for SpecGAN's 5:1) after warm-up."""
+    batch_size, segment, cycle, cycles, warmup_cycles = SETTINGS[model]
     malloc = tame_malloc() if device == "cpu" else None
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["paths.output_dir=/tmp", f"model.batch_size={batch_size}"])
+        cfg = compose(
+            "train", overrides=[f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
+        )
     task = build_task(cfg)
     timer = BatchTimer()
     trainer = L.Trainer(
@@ -84,17 +87,21 @@ def bench_melgan_training(
         num_sanity_val_steps=0,
     )
     load_before = os.getloadavg()
-    loader = DataLoader(RandomAudio(warmup + batches, batch_size, segment), batch_size=batch_size)
+    loader = DataLoader(
+        RandomAudio((warmup_cycles + cycles) * cycle, batch_size, segment), batch_size=batch_size
+    )
     trainer.fit(task, train_dataloaders=loader)
-    measured = timer.times[warmup:]
+    timed = timer.times[warmup_cycles * cycle :]
+    per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed), cycle)]
     return {
-        "benchmark": "melgan_training",
-        "seconds_per_batch": summary(measured),
-        "batches_per_second": 1.0 / statistics.median(measured),
-        "samples_per_second": batch_size * segment / statistics.median(measured),
+        "benchmark": f"{model}_training",
+        "seconds_per_cycle": summary(per_cycle),
+        "batches_per_cycle": cycle,
+        "cycles_per_second": 1.0 / statistics.median(per_cycle),
+        "samples_per_second": cycle * batch_size * segment / statistics.median(per_cycle),
         "batch_size": batch_size,
         "segment_samples": segment,
-        "batches_timed": len(measured),
+        "cycles_timed": len(per_cycle),
         "precision": precision,
         "threads": threads,
         "device": device,
@@ -107,4 +114,5 @@ def bench_melgan_training(
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_melgan_training("cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    family = sys.argv[1] if len(sys.argv) > 1 else "melgan"
+    print(json.dumps(bench_training(family, "cuda" if torch.cuda.is_available() else "cpu"), indent=2))

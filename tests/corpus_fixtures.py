@@ -141,3 +141,50 @@ def make_vctk(
                 txt.write_text(vctk_text(s) + "\n")
     (audio_dir / "log.txt").write_text("trimming log, not a speaker\n")  # the real corpus has one too
     return corpus
+
+
+SPEECH_COMMANDS_RATE = 16_000
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def word_tone(word_index: int, take: int, seconds: float = 1.0) -> np.ndarray:
+    """A tone whose pitch names the word (200 Hz apart), with a small per-take shift and noise.
+
+    Speech Commands clips are 1 s (16,000 samples), shorter than SC09's 16,384-sample slices.
+    """
+    t = np.arange(round(SPEECH_COMMANDS_RATE * seconds)) / SPEECH_COMMANDS_RATE
+    noise = np.random.default_rng(100 * word_index + take).standard_normal(t.size)
+    pitch = 300 + 200 * word_index + 7 * take
+    return (0.3 * np.sin(2 * np.pi * pitch * t) + 0.01 * noise).astype(np.float32)
+
+
+def make_speech_commands(
+    root: str | os.PathLike,
+    words: Sequence[str] = DIGIT_WORDS,
+    speakers: Sequence[str] = ("0a1b2c3d", "1b2c3d4e", "2c3d4e5f", "3d4e5f60"),
+    validation: Sequence[str] = ("2c3d4e5f",),
+    testing: Sequence[str] = ("3d4e5f60",),
+    takes: int = 1,
+    extra_words: Sequence[str] = ("yes",),
+) -> Path:
+    """Write ``root/speech_commands_v0.02`` with ``<word>/<speaker>_nohash_<take>.wav`` and both lists.
+
+    Every clip of a speaker in ``validation`` / ``testing`` is listed there, as in the real corpus.
+    Clips of ``words[i]`` are :func:`word_tone` ``(i, ...)``, so a classifier can learn the words.
+    ``extra_words`` get clips too (and list entries) that an SC09 reader must leave out.
+    Returns the ``speech_commands_v0.02`` dir.
+    """
+    corpus = Path(root) / "speech_commands_v0.02"
+    lists: dict[str, list[str]] = {"validation_list.txt": [], "testing_list.txt": []}
+    for w, word in enumerate([*words, *extra_words]):
+        for s, speaker in enumerate(speakers):
+            for take in range(takes):
+                relative = f"{word}/{speaker}_nohash_{take}.wav"
+                write_audio(corpus / relative, word_tone(w, s * takes + take), SPEECH_COMMANDS_RATE)
+                if speaker in validation:
+                    lists["validation_list.txt"].append(relative)
+                elif speaker in testing:
+                    lists["testing_list.txt"].append(relative)
+    for filename, lines in lists.items():
+        (corpus / filename).write_text("".join(f"{line}\n" for line in lines))
+    return corpus

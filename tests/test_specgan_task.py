@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import lightning as L
 import soundfile as sf
 import torch
@@ -9,6 +11,8 @@ from conftest import run_cli
 from omegaconf import open_dict
 from torch.utils.data import DataLoader
 
+from audiogan.data.corpora.tiny_speech import TinySpeech
+from audiogan.digit_classifier import train_digit_classifier
 from audiogan.train import build_datamodule, build_task, run
 
 TINY_SPECGAN = [
@@ -25,11 +29,23 @@ TINY_SPECGAN = [
 ]
 
 
-def test_five_to_one_schedule_and_moments_in_checkpoint(compose_cfg, tmp_path):
-    cfg = compose_cfg(*TINY_SPECGAN, "model.task.schedule.max_batches=10", "trainer.val_check_interval=10")
+def test_five_to_one_schedule_moments_and_digit_metrics(compose_cfg, data_dir, tmp_path):
+    classifier = tmp_path / "classifier.pt"
+    settings = {"channels": 4, "epochs": 1, "batch_size": 8, "max_steps": 2}
+    train_digit_classifier(TinySpeech(data_dir, subset="digits"), classifier, device="cpu", **settings)
+    cfg = compose_cfg(
+        *TINY_SPECGAN,
+        "model.task.schedule.max_batches=10",
+        "trainer.val_check_interval=10",
+        f"model.task.digit_classifier={classifier}",
+        "model.task.metric_samples=12",
+    )
     with open_dict(cfg):
         cfg.paths.cache_dir = str(tmp_path / "cache")
     run(cfg)
+    with open(tmp_path / "run" / "csv" / "metrics.csv") as handle:
+        (row,) = [r for r in csv.DictReader(handle) if r["val/fid"]]
+    assert 1.0 <= float(row["val/inception_score"]) <= 10.0 and float(row["val/fid"]) >= 0.0
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["gan_engine"]["counters"] == {
         "batches": 10,

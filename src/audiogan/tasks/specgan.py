@@ -14,7 +14,9 @@ from hydra.utils import instantiate
 
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
+from audiogan.digit_classifier import load_digit_classifier
 from audiogan.losses.gradient_penalty import gradient_penalty
+from audiogan.metrics.digits import classify, fit_clip, frechet_distance, inception_score
 from audiogan.tasks.base import GANTask
 from audiogan.utils.config import to_dict
 from audiogan.utils.images import render_grid
@@ -45,6 +47,8 @@ class SpecGANTask(GANTask):
         moments_cache_dir: str | None = None,
         samples_to_log: int = 16,
         sample_seed: int = 0,
+        digit_classifier: str | None = None,
+        metric_samples: int = 256,
         schedule: Mapping[str, Any] | None = None,
         optim: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
@@ -64,6 +68,9 @@ class SpecGANTask(GANTask):
         self.moments_cache_dir = Path(moments_cache_dir) if moments_cache_dir else None
         self.samples_to_log = samples_to_log
         self.sample_seed = sample_seed
+        self.digit_classifier_path = Path(digit_classifier) if digit_classifier else None
+        self.metric_samples = metric_samples
+        self._classifier = None
         self.validation_samples: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- moments
@@ -155,24 +162,56 @@ class SpecGANTask(GANTask):
 
     def on_validation_epoch_start(self) -> None:
         self._held_out_scores: list[torch.Tensor] = []
+        self._held_out_audio: list[torch.Tensor] = []
 
     def validation_step(self, batch, batch_idx):
         self._held_out_scores.append(self.discriminator(self.real_spectrogram(batch["audio"])))
+        self._held_out_audio.append(fit_clip(batch["audio"], self.slice_length).cpu())
 
     def on_validation_epoch_end(self) -> None:
-        spectrograms, audio = self.sample(self.samples_to_log, seed=self.sample_seed)
+        spectrograms, audio = self.sample(
+            max(self.samples_to_log, self.metric_samples), seed=self.sample_seed
+        )
         d_real = torch.cat(self._held_out_scores).mean()
         d_fake = self.discriminator(spectrograms).mean()
         self.log_dict({"val/d_real": d_real, "val/d_fake": d_fake, "val/wasserstein": d_real - d_fake})
+        self._log_digit_metrics(audio[: self.metric_samples])
+        shown = spectrograms[: self.samples_to_log]
         self.validation_samples = [
             {
                 "name": f"sample{i}",
                 "sample_rate": self.audio.sample_rate,
                 "audio": {"generated": audio[i]},
-                "mel": {"generated": spectrograms[i, 0]},
+                "mel": {"generated": shown[i, 0]},
             }
-            for i in range(min(4, len(audio)))
+            for i in range(min(4, len(shown)))
         ]
-        self.validation_samples.append(
-            {"name": "grid", "images": {"generated": render_grid(spectrograms[:, 0])}}
+        self.validation_samples.append({"name": "grid", "images": {"generated": render_grid(shown[:, 0])}})
+
+    def _log_digit_metrics(self, generated: torch.Tensor) -> None:
+        """SC09 protocol: Inception score of generated clips and Fréchet distance to held-out real clips,
+        both in the feature space of the digit classifier (``python -m audiogan.digit_classifier``)."""
+        if self.digit_classifier_path is None:
+            return
+        if self._classifier is None:
+            if not self.digit_classifier_path.is_file():
+                log.warning(
+                    "no digit classifier at %s: train it with `python -m audiogan.digit_classifier` "
+                    "to get val/inception_score and val/fid",
+                    self.digit_classifier_path,
+                )
+                self.digit_classifier_path = None
+                return
+            self._classifier = load_digit_classifier(self.digit_classifier_path, device=str(self.device))
+        probabilities, fake_features = classify(self._classifier, generated)
+        real_probabilities, real_features = classify(self._classifier, torch.cat(self._held_out_audio))
+        self.log_dict(
+            {
+                # 10 splits as the original, fewer when there are fewer clips
+                "val/inception_score": inception_score(probabilities, min(10, len(probabilities)))[0],
+                "val/inception_score_real": inception_score(
+                    real_probabilities, min(10, len(real_probabilities))
+                )[0],
+                "val/fid": frechet_distance(real_features, fake_features),
+            }
         )

@@ -79,24 +79,46 @@ def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
         assert (job / "checkpoints" / "last.ckpt").exists()
 
 
-def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path):
+SPECGAN = [
+    "model=specgan",
+    "data=tiny_speech_digits",
+    "model.task.generator.dim=4",
+    "model.task.discriminator.dim=4",
+    "model.batch_size=4",
+    "model.val_clips=2",
+    "model.task.samples_to_log=2",
+    "print_config=false",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+]
+
+
+@pytest.mark.parametrize(
+    ("family", "overrides", "counters"),
+    [
+        ("melgan", [*SHORT, "model.task.schedule.n_g=2"], {"batches": 2, "d_updates": 2, "g_updates": 4}),
+        (
+            "specgan",
+            [*SPECGAN, "model.task.schedule.max_batches=10"],
+            {"batches": 10, "d_updates": 10, "g_updates": 2},
+        ),
+    ],
+)
+def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path, family, overrides, counters):
     result = run_cli(
         "train.py",
-        *SHORT,
+        *overrides,
         "trainer=ddp_cpu",
-        "model.task.schedule.n_g=2",
+        "trainer.val_check_interval=2",
         data_dir=data_dir,
         log_dir=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    (run_dir,) = _runs(tmp_path)  # both ranks wrote into one run dir
+    (run_dir,) = sorted(
+        p for p in (tmp_path / family / "runs").iterdir()
+    )  # both ranks wrote into one run dir
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
-    assert checkpoint["gan_engine"]["counters"] == {
-        "batches": 2,
-        "d_updates": 2,
-        "g_updates": 4,
-        "d_skipped": 0,
-    }
+    assert checkpoint["gan_engine"]["counters"] == {**counters, "d_skipped": 0}
 
 
 @pytest.mark.parametrize("logger", ["tensorboard", "wandb"])

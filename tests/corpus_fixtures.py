@@ -188,3 +188,36 @@ def make_speech_commands(
     for filename, lines in lists.items():
         (corpus / filename).write_text("".join(f"{line}\n" for line in lines))
     return corpus
+
+
+VCTK_DEMAND_RATE = 48_000
+
+
+def make_vctk_demand(
+    root: str | os.PathLike,
+    train_speakers: Sequence[str] = ("p226", "p287"),
+    test_speakers: Sequence[str] = ("p232",),
+    n: int = 4,
+    missing_noisy: Sequence[str] = (),
+) -> Path:
+    """Write the Valentini layout under ``root``: ``<speaker>_<nnn>.wav`` in matching clean/noisy dirs.
+
+    The noisy twin is the clean clip plus louder noise of its own seed; ids in ``missing_noisy`` get
+    no noisy file. Returns ``root``.
+    """
+    root = Path(root)
+    for speakers, clean_dir, noisy_dir in (
+        (train_speakers, "clean_trainset_28spk_wav", "noisy_trainset_28spk_wav"),
+        (test_speakers, "clean_testset_wav", "noisy_testset_wav"),
+    ):
+        for k, speaker in enumerate(speakers):
+            for s in range(1, n + 1):
+                utt_id = f"{speaker}_{s:03d}"
+                seed = 100 * k + s
+                clean = tone(VCTK_DEMAND_RATE, seed=seed)
+                write_audio(root / clean_dir / f"{utt_id}.wav", clean, VCTK_DEMAND_RATE)
+                if utt_id not in missing_noisy:
+                    hiss = 0.05 * np.random.default_rng(seed + 10_000).standard_normal(clean.size)
+                    noisy = (clean + hiss).astype(np.float32)
+                    write_audio(root / noisy_dir / f"{utt_id}.wav", noisy, VCTK_DEMAND_RATE)
+    return root

@@ -1,0 +1,208 @@
+"""Noisy/clean pairs for speech enhancement: mixed on the fly from clean speech, or read as recorded pairs.
+
+Items are ``{"clean": [T], "noisy": [T]}`` float32. Training keys are ``(index, seed)`` pairs from
+:class:`~audiogan.data.sampling.SeededSampler`, so every crop, SNR, noise and room is reproducible;
+plain int keys (what validation loaders pass) give a mix fixed by the index alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from audiogan.audio.augment import (
+    GENERATED_NOISES,
+    babble,
+    fit_length,
+    mix_at_snr,
+    reverberate,
+    synthetic_rir,
+)
+from audiogan.audio.io import load_audio
+from audiogan.data.corpora.base import Utterance
+from audiogan.data.corpora.vctk_demand import NoisyPair
+from audiogan.data.datasets import _AudioSource
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+NOISE_KINDS = (*GENERATED_NOISES, "babble")
+
+AudioFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
+
+
+def audio_files(source: AudioFiles) -> list[Path]:
+    """A folder (searched recursively for wav/flac) or an explicit list of files; ``None`` means none."""
+    if source is None:
+        return []
+    if isinstance(source, (str, os.PathLike)):
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"audio folder {folder} does not exist")
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise ValueError(f"audio folder {folder} holds no {'/'.join(AUDIO_SUFFIXES)} files")
+        return files
+    return [Path(p) for p in source]
+
+
+def _uniform(bounds: Sequence[float], generator: torch.Generator) -> float:
+    lo, hi = bounds
+    return lo + (hi - lo) * float(torch.rand((), generator=generator))
+
+
+def _randint(high: int, generator: torch.Generator) -> int:
+    return int(torch.randint(high, (), generator=generator))
+
+
+def _crop(audio: torch.Tensor, length: int, start: int) -> torch.Tensor:
+    """``length`` samples from ``start``, zero-padded at the end when the clip is too short."""
+    audio = audio[start : start + length]
+    return torch.nn.functional.pad(audio, (0, length - audio.numel()))
+
+
+class NoisyMixtures(Dataset):
+    """Clean utterances corrupted on the fly: optional reverberation, then noise at a random SNR.
+
+    Noise comes from ``noise_files`` (a folder or a list) when given, else from ``noise_kinds``
+    (``white``/``pink``/``brown`` generated, ``babble`` summed from 3..6 other utterances of the set).
+    Rooms come from ``rir_files`` when given, else :func:`~audiogan.audio.augment.synthetic_rir` with RT60
+    and direct-to-reverberant ratio drawn from ``rt60_range`` / ``drr_range``; a clip is reverberated with
+    ``reverb_probability``. The SNR is measured against the (reverberated) speech in the mix.
+
+    ``"clean"`` is the *dry* clean segment, sample-aligned with the direct path of ``"noisy"``, so one
+    model learns denoising and dereverberation together. Both are scaled by the same factor so the louder
+    one peaks at ``peak``. ``segment_length=None`` gives whole clips (evaluation, batch size 1).
+    ``fixed=True`` ignores item seeds: each index always yields the same mix (validation/test sets).
+    """
+
+    def __init__(
+        self,
+        utterances: list[Utterance],
+        sample_rate: int,
+        segment_length: int | None,
+        snr_range: Sequence[float] = (0.0, 20.0),
+        noise_files: AudioFiles = None,
+        noise_kinds: Sequence[str] = NOISE_KINDS,
+        babble_talkers: Sequence[int] = (3, 6),
+        rir_files: AudioFiles = None,
+        rt60_range: Sequence[float] = (0.2, 0.8),
+        drr_range: Sequence[float] = (-6.0, 18.0),
+        reverb_probability: float = 0.0,
+        fixed: bool = False,
+        seed: int = 0,
+        peak: float | None = 0.9,
+        cache_in_memory: bool = False,
+    ):
+        unknown = set(noise_kinds) - set(NOISE_KINDS)
+        if unknown or not noise_kinds:
+            raise ValueError(
+                f"noise_kinds must be a non-empty subset of {NOISE_KINDS}, got {list(noise_kinds)}"
+            )
+        self.source = _AudioSource(utterances, sample_rate, cache_in_memory)
+        self.sample_rate = sample_rate
+        self.segment_length = int(segment_length) if segment_length else None
+        self.snr_range, self.rt60_range, self.drr_range = map(tuple, (snr_range, rt60_range, drr_range))
+        self.noise_files, self.rir_files = audio_files(noise_files), audio_files(rir_files)
+        self.noise_kinds, self.babble_talkers = tuple(noise_kinds), tuple(babble_talkers)
+        self.reverb_probability = reverb_probability
+        self.fixed, self.seed, self.peak = fixed, seed, peak
+        self._files: dict[Path, torch.Tensor] = {}  # noises and RIRs: few files, reused by every item
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, item_seed = key if isinstance(key, tuple) else (key, None)
+        if self.fixed or item_seed is None:
+            item_seed = self.seed * 1_000_003 + index
+        generator = torch.Generator().manual_seed(item_seed)
+        clean = self.source.load(index)
+        if self.segment_length is not None:
+            start = _randint(max(clean.numel() - self.segment_length, 0) + 1, generator)
+            clean = _crop(clean, self.segment_length, start)
+        speech = clean
+        if float(torch.rand((), generator=generator)) < self.reverb_probability:
+            speech = reverberate(clean, self._rir(generator))
+        noisy = mix_at_snr(
+            speech, self._noise(index, clean.numel(), generator), _uniform(self.snr_range, generator)
+        )
+        if self.peak is not None:
+            scale = self.peak / torch.maximum(noisy.abs().max(), clean.abs().max()).clamp_min(1e-8)
+            clean, noisy = clean * scale, noisy * scale
+        return {"clean": clean.float().contiguous(), "noisy": noisy.float().contiguous()}
+
+    def _load_file(self, path: Path) -> torch.Tensor:
+        if path not in self._files:
+            self._files[path] = load_audio(path, self.sample_rate)
+        return self._files[path]
+
+    def _noise(self, index: int, length: int, generator: torch.Generator) -> torch.Tensor:
+        if self.noise_files:
+            noise = self._load_file(self.noise_files[_randint(len(self.noise_files), generator)])
+            return fit_length(noise, length, _randint(noise.numel(), generator))
+        kind = self.noise_kinds[_randint(len(self.noise_kinds), generator)]
+        if kind != "babble":
+            return GENERATED_NOISES[kind](length, generator)
+        others = [i for i in range(len(self.source)) if i != index] or [index]
+        n_talkers = self.babble_talkers[0] + _randint(
+            self.babble_talkers[1] - self.babble_talkers[0] + 1, generator
+        )
+        picks = torch.randperm(len(others), generator=generator)[:n_talkers].tolist()
+        return babble([self.source.load(others[i]) for i in picks], n_talkers, length, generator)
+
+    def _rir(self, generator: torch.Generator) -> torch.Tensor:
+        """A recorded RIR scaled to a unit direct path, like the synthetic ones, or a synthetic room."""
+        if self.rir_files:
+            rir = self._load_file(self.rir_files[_randint(len(self.rir_files), generator)])
+            return rir / rir[rir.abs().argmax()]
+        rt60, drr = _uniform(self.rt60_range, generator), _uniform(self.drr_range, generator)
+        return synthetic_rir(rt60, self.sample_rate, drr_db=drr, generator=generator)
+
+
+class PairedClips(Dataset):
+    """Recorded (clean, noisy) pairs, e.g. VCTK+DEMAND, both decoded at ``sample_rate``.
+
+    ``(index, seed)`` keys give an aligned random crop of ``segment_length`` (zero-padded when short);
+    int keys give the whole pair (first ``max_seconds``) for evaluation.
+    """
+
+    def __init__(
+        self,
+        pairs: list[NoisyPair],
+        sample_rate: int,
+        segment_length: int | None = None,
+        max_seconds: float | None = None,
+        cache_in_memory: bool = False,
+    ):
+        self.pairs = list(pairs)
+        self.clean = _AudioSource(
+            [_as_utterance(p, p.clean_path) for p in pairs], sample_rate, cache_in_memory
+        )
+        self.noisy = _AudioSource(
+            [_as_utterance(p, p.noisy_path) for p in pairs], sample_rate, cache_in_memory
+        )
+        self.segment_length = int(segment_length) if segment_length else None
+        self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, item_seed = key if isinstance(key, tuple) else (key, None)
+        clean, noisy = self.clean.load(index), self.noisy.load(index)
+        length = min(clean.numel(), noisy.numel())  # resampling may leave them a sample apart
+        clean, noisy = clean[:length], noisy[:length]
+        if item_seed is not None and self.segment_length is not None:
+            generator = torch.Generator().manual_seed(item_seed)
+            start = _randint(max(length - self.segment_length, 0) + 1, generator)
+            clean, noisy = _crop(clean, self.segment_length, start), _crop(noisy, self.segment_length, start)
+        elif self.max_samples is not None:
+            clean, noisy = clean[: self.max_samples], noisy[: self.max_samples]
+        return {"clean": clean.float().contiguous(), "noisy": noisy.float().contiguous()}
+
+
+def _as_utterance(pair: NoisyPair, path: Path) -> Utterance:
+    return Utterance(path, pair.speaker, "", pair.utt_id)

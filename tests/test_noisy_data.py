@@ -1,0 +1,162 @@
+"""Noisy/clean datasets: reproducible on-the-fly mixtures and the VCTK+DEMAND paired corpus."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from corpus_fixtures import make_librispeech, make_vctk_demand, write_audio
+
+from audiogan.audio.augment import power, synthetic_rir
+from audiogan.audio.io import load_audio
+from audiogan.data.corpora.base import CorpusNotFoundError
+from audiogan.data.corpora.librispeech import LibriSpeech
+from audiogan.data.corpora.vctk_demand import VCTKDemand
+from audiogan.data.noisy import NoisyMixtures, PairedClips
+
+RATE, SEGMENT = 16_000, 2048
+
+
+@pytest.fixture(scope="module")
+def utterances(tmp_path_factory):
+    root = tmp_path_factory.mktemp("libri")
+    make_librispeech(root, subsets=("train-clean-100",), speakers=2, n=3)
+    return LibriSpeech(root, subsets={"train": ["train-clean-100"]}).utterances("train")
+
+
+@pytest.fixture(scope="module")
+def vctk_demand_root(tmp_path_factory):
+    return make_vctk_demand(tmp_path_factory.mktemp("vd"))
+
+
+def snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> float:
+    return 10 * math.log10(power(clean) / power(noisy - clean))
+
+
+def offset_in(whole: torch.Tensor, part: torch.Tensor) -> int:
+    """Where ``part`` occurs in ``whole`` exactly."""
+    starts = [
+        s for s in range(whole.numel() - part.numel() + 1) if torch.equal(whole[s : s + part.numel()], part)
+    ]
+    assert len(starts) == 1
+    return starts[0]
+
+
+def test_mixture_items_have_shapes_and_are_seeded(utterances):
+    data = NoisyMixtures(utterances, RATE, SEGMENT, reverb_probability=0.5)
+    item = data[(0, 7)]
+    assert set(item) == {"clean", "noisy"}
+    for x in item.values():
+        assert x.shape == (SEGMENT,) and x.dtype == torch.float32
+    assert max(item["clean"].abs().max(), item["noisy"].abs().max()) == pytest.approx(0.9)
+    again = NoisyMixtures(utterances, RATE, SEGMENT, reverb_probability=0.5)[(0, 7)]
+    assert all(torch.equal(item[k], again[k]) for k in item)
+    assert not torch.equal(item["noisy"], data[(0, 8)]["noisy"])
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "brown", "babble"])
+def test_every_noise_kind_mixes_within_the_snr_range(utterances, kind):
+    data = NoisyMixtures(utterances, RATE, SEGMENT, snr_range=(5.0, 10.0), noise_kinds=(kind,))
+    for seed in range(4):
+        item = data[(seed % len(data), seed)]
+        assert 5.0 - 0.05 <= snr_db(item["clean"], item["noisy"]) <= 10.0 + 0.05
+
+
+def test_fixed_mixes_depend_only_on_the_index(utterances):
+    a = NoisyMixtures(utterances, RATE, None, fixed=True, reverb_probability=0.5)
+    b = NoisyMixtures(utterances, RATE, None, fixed=True, reverb_probability=0.5)
+    for i in range(len(a)):
+        assert all(torch.equal(a[i][k], b[i][k]) for k in ("clean", "noisy"))
+        assert torch.equal(a[i]["noisy"], a[(i, 123)]["noisy"])  # fixed sets ignore the sampler's seed
+    assert a[0]["clean"].numel() == load_audio(utterances[0].path, RATE).numel()  # whole clips
+    assert not torch.equal(
+        a[0]["noisy"], NoisyMixtures(utterances, RATE, None, fixed=True, seed=1)[0]["noisy"]
+    )
+
+
+def test_plain_int_keys_give_the_fixed_mix(utterances):
+    data = NoisyMixtures(utterances, RATE, SEGMENT)
+    assert torch.equal(data[2]["noisy"], data[2]["noisy"])
+    assert torch.equal(
+        data[2]["noisy"], NoisyMixtures(utterances, RATE, SEGMENT, fixed=True)[(2, 5)]["noisy"]
+    )
+
+
+def test_noise_and_rirs_from_folders(utterances, tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("hum", "hiss"):
+        write_audio(
+            tmp_path / "noise" / f"{name}.wav", (0.1 * rng.standard_normal(3000)).astype(np.float32), RATE
+        )
+    rir = synthetic_rir(0.3, RATE, direct_delay=30, generator=torch.Generator().manual_seed(0))
+    write_audio(tmp_path / "rirs" / "room.wav", 0.5 * rir.numpy(), RATE)
+    data = NoisyMixtures(
+        utterances, RATE, SEGMENT, snr_range=(0.0, 3.0), noise_files=tmp_path / "noise", peak=None
+    )
+    assert len(data.noise_files) == 2
+    item = data[(1, 3)]
+    assert 0.0 - 0.05 <= snr_db(item["clean"], item["noisy"]) <= 3.0 + 0.05
+    wet = NoisyMixtures(
+        utterances,
+        RATE,
+        SEGMENT,
+        noise_files=tmp_path / "noise",
+        rir_files=tmp_path / "rirs",
+        reverb_probability=1.0,
+        peak=None,
+    )
+    item = wet[(1, 3)]
+    offset_in(load_audio(utterances[1].path, RATE), item["clean"])  # the target stays the dry crop
+    assert not torch.equal(item["noisy"], data[(1, 3)]["noisy"])
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        NoisyMixtures(utterances, RATE, SEGMENT, noise_files=tmp_path / "nowhere")
+
+
+def test_unknown_noise_kind_is_rejected(utterances):
+    with pytest.raises(ValueError, match="noise_kinds"):
+        NoisyMixtures(utterances, RATE, SEGMENT, noise_kinds=("traffic",))
+
+
+def test_vctk_demand_pairs_and_splits(vctk_demand_root):
+    corpus = VCTKDemand(vctk_demand_root, val_fraction=0.5)
+    train, val, test = (corpus.pairs(s) for s in ("train", "val", "test"))
+    assert len(train) + len(val) == 8 and val and train
+    assert {p.speaker for p in test} == {"p232"} and len(test) == 4
+    assert {p.utt_id for p in val} == {
+        p.utt_id for p in VCTKDemand(vctk_demand_root, val_fraction=0.5).pairs("val")
+    }
+    for pair in train + val + test:
+        assert pair.clean_path.name == pair.noisy_path.name == f"{pair.utt_id}.wav"
+        assert pair.clean_path.parent.name.startswith("clean_") and pair.noisy_path.parent.name.startswith(
+            "noisy_"
+        )
+    assert [u.utt_id for u in corpus.utterances("test")] == [p.utt_id for p in test]
+
+
+def test_vctk_demand_missing_root_or_twin(tmp_path):
+    with pytest.raises(CorpusNotFoundError, match="clean_trainset_28spk_wav") as err:
+        VCTKDemand(tmp_path / "absent")
+    assert str(tmp_path / "absent") in str(err.value)
+    make_vctk_demand(tmp_path / "partial", missing_noisy=("p226_002",))
+    with pytest.raises(CorpusNotFoundError, match="p226_002.wav"):
+        VCTKDemand(tmp_path / "partial")
+
+
+def test_paired_clips_crop_clean_and_noisy_at_the_same_offset(vctk_demand_root):
+    pairs = VCTKDemand(vctk_demand_root).pairs("train")
+    data = PairedClips(pairs, RATE, segment_length=SEGMENT)
+    whole = data[0]
+    assert whole["clean"].shape == whole["noisy"].shape == (round(0.3 * RATE),)  # 48 kHz files resampled
+    assert not torch.equal(whole["clean"], whole["noisy"])
+    starts = set()
+    for seed in range(3):
+        item = data[(0, seed)]
+        assert item["clean"].shape == item["noisy"].shape == (SEGMENT,)
+        start = offset_in(whole["clean"], item["clean"])
+        assert torch.equal(item["noisy"], whole["noisy"][start : start + SEGMENT])
+        starts.add(start)
+    assert len(starts) > 1
+    assert PairedClips(pairs, RATE, max_seconds=0.1)[0]["noisy"].shape == (1600,)
+    assert PairedClips(pairs, RATE, segment_length=8000)[(0, 1)]["clean"].shape == (8000,)  # zero-padded

@@ -5,7 +5,6 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.tasks.base import GANTask, NonFiniteLossError
@@ -39,14 +38,14 @@ class ToyTask(GANTask):
         nan_at: int | None = None,
         d_loss: float | None = None,
     ):
+        torch.manual_seed(0)
         super().__init__(
+            generator={"_target_": "torch.nn.Linear", "in_features": 4, "out_features": 4},
+            discriminator={"_target_": "torch.nn.Linear", "in_features": 4, "out_features": 1},
             schedule=schedule,
             optim=optim or {"generator": SGD, "discriminator": SGD},
             scheduler=scheduler,
         )
-        torch.manual_seed(0)
-        self.generator = nn.Linear(4, 4)
-        self.discriminator = nn.Linear(4, 1)
         self.nan_at = nan_at
         self.fixed_d_loss = d_loss
         self.d_batches: list[int] = []

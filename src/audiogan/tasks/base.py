@@ -25,6 +25,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 
+from audiogan.audio.config import AudioConfig
 from audiogan.utils.config import to_dict
 
 SCHEDULER_INTERVALS = ("step", "epoch", "plateau")
@@ -62,19 +63,28 @@ class Counters:
 
 
 class GANTask(L.LightningModule):
-    """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's."""
+    """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's.
 
-    generator: torch.nn.Module
-    discriminator: torch.nn.Module
+    ``generator``, ``discriminator`` and ``adversarial`` (the objective, conf/loss/) are configs with a
+    ``_target_``; ``audio`` is the shared AudioConfig node (None for tasks without audio front-end).
+    """
 
     def __init__(
         self,
+        generator: Mapping[str, Any],
+        discriminator: Mapping[str, Any],
+        adversarial: Mapping[str, Any] | None = None,
+        audio: Mapping[str, Any] | None = None,
         schedule: Mapping[str, Any] | None = None,
         optim: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
+        self.generator = instantiate(to_dict(generator))
+        self.discriminator = instantiate(to_dict(discriminator))
+        self.adversarial = instantiate(to_dict(adversarial)) if adversarial else None
+        self.audio = AudioConfig.from_config(to_dict(audio)) if audio else None
         self.schedule = Schedule(**to_dict(schedule))
         self.optim_cfg = to_dict(optim)
         self.scheduler_cfg = to_dict(scheduler)

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 
-from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
@@ -36,8 +34,6 @@ class MelGANTask(GANTask):
     Griffin-Lim baseline on the same clips.
     """
 
-    data_kinds = ("waveform",)
-
     def __init__(
         self,
         audio: Mapping[str, Any],
@@ -50,12 +46,8 @@ class MelGANTask(GANTask):
         scheduler: Mapping[str, Any] | None = None,
         samples_to_log: int = 4,
     ):
-        super().__init__(schedule=schedule, optim=optim, scheduler=scheduler)
+        super().__init__(generator, discriminator, adversarial, audio, schedule, optim, scheduler)
         self.save_hyperparameters()
-        self.audio = AudioConfig.from_config(to_dict(audio))
-        self.generator = instantiate(to_dict(generator))
-        self.discriminator = instantiate(to_dict(discriminator))
-        self.adversarial = instantiate(to_dict(adversarial))
         self.weights = LossWeights(**to_dict(loss_weights))
         self.log_mel = LogMelSpectrogram(self.audio)
         self.metrics = VocoderMetrics(self.log_mel)

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 
-from audiogan.audio.config import AudioConfig
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
 from audiogan.digit_classifier import load_digit_classifier
 from audiogan.losses.gradient_penalty import gradient_penalty
@@ -31,8 +29,6 @@ class SpecGANTask(GANTask):
     bin with moments of the training set (computed once, cached beside the data, kept in the
     checkpoint) and clipped to [-1, 1]. Generated spectrograms become audio by Griffin-Lim.
     """
-
-    data_kinds = ("waveform",)
 
     def __init__(
         self,
@@ -53,12 +49,8 @@ class SpecGANTask(GANTask):
         optim: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ):
-        super().__init__(schedule=schedule, optim=optim, scheduler=scheduler)
+        super().__init__(generator, discriminator, adversarial, audio, schedule, optim, scheduler)
         self.save_hyperparameters()
-        self.audio = AudioConfig.from_config(to_dict(audio))
-        self.generator = instantiate(to_dict(generator))
-        self.discriminator = instantiate(to_dict(discriminator))
-        self.adversarial = instantiate(to_dict(adversarial))
         self.gradient_penalty_weight = float(to_dict(loss_weights).get("gradient_penalty", 0.0))
         self.features = LogMagnitudeSTFT(n_fft=self.audio.n_fft, hop_length=self.audio.hop_length)
         self.moments = FrequencyMoments(n_bins=self.audio.n_fft // 2 + 1)

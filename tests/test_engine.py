@@ -51,6 +51,10 @@ class ToyTask(GANTask):
         self.d_batches: list[int] = []
         self.g_batches: list[int] = []
         self.g_adversarial: list[bool] = []
+        self.stages_started: list[str] = []
+
+    def on_stage_start(self, stage):
+        self.stages_started.append(stage.name)
 
     def generate(self, batch):
         return {"fake": self.generator(batch["x"])}
@@ -233,3 +237,66 @@ def test_counters_survive_checkpoint_and_resume(tmp_path):
 def test_schedule_rejects_bad_ratio():
     with pytest.raises(ValueError, match="n_d and n_g must be >= 1"):
         ToyTask(schedule={"n_d": 0})
+
+
+CURRICULUM = [
+    {"name": "pretrain", "batches": 3, "adversarial": False, "lr": {"generator": 0.5}},
+    {"name": "finetune", "batches": 2, "adversarial": False, "lr": {"generator": 0.05}},
+    {
+        "name": "gan",
+        "batches": 4,
+        "n_d": 2,
+        "lr": {"generator": 0.01, "discriminator": 0.2},
+        "reset_discriminator": True,
+    },
+]
+
+
+def test_curriculum_runs_its_stages_with_their_ratio_and_learning_rates():
+    task = ToyTask(schedule={"stages": CURRICULUM})
+    initial_d = {k: v.clone() for k, v in task.discriminator.state_dict().items()}
+    fit(task)
+    assert task.schedule.max_batches == 9 and task.counters.batches == 9
+    assert task.stages_started == ["pretrain", "finetune", "gan"]
+    assert task.g_adversarial == [False] * 5 + [True, True]
+    assert task.d_batches == [5, 6, 7, 8] and task.g_batches == [0, 1, 2, 3, 4, 6, 8]  # 2:1 in the last stage
+    opt_g, opt_d = task.optimizers()
+    assert opt_g.param_groups[0]["lr"] == 0.01 and opt_d.param_groups[0]["lr"] == 0.2
+    assert any(not torch.equal(initial_d[k], v) for k, v in task.discriminator.state_dict().items())
+
+
+def test_discriminator_restarts_from_its_initial_weights_when_its_stage_begins():
+    stages = [
+        {"name": "gan1", "batches": 2},
+        {"name": "gan2", "batches": 1, "reset_discriminator": True, "lr": {"discriminator": 0.0}},
+    ]
+    task = ToyTask(schedule={"stages": stages})
+    initial_d = {k: v.clone() for k, v in task.discriminator.state_dict().items()}
+    fit(task)
+    # trained in gan1, reset at gan2's first batch, then a zero-lr step: back to the initial weights
+    assert all(torch.equal(initial_d[k], v) for k, v in task.discriminator.state_dict().items())
+    assert task.counters.d_updates == 3
+
+
+def test_resume_inside_a_stage_reapplies_its_settings(tmp_path):
+    first = ToyTask(schedule={"stages": CURRICULUM, "max_batches": 7})
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        callbacks=[checkpoint],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(first, train_dataloaders=DataLoader(Batches(7), batch_size=1))
+    resumed = ToyTask(schedule={"stages": CURRICULUM})
+    fit(resumed, batches=7, ckpt_path=tmp_path / "last.ckpt")
+    assert resumed.stages_started == ["gan"] and resumed.counters.batches == 9
+    assert resumed.optimizers()[1].param_groups[0]["lr"] == 0.2
+    assert resumed.counters.d_updates == 4 and resumed.counters.g_updates == 7
+
+
+def test_only_the_last_stage_may_be_open_ended():
+    with pytest.raises(ValueError, match="only the last stage"):
+        ToyTask(schedule={"stages": [{"name": "a"}, {"name": "b", "batches": 2}]})

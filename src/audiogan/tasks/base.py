@@ -7,7 +7,8 @@ adversarial)``. The engine decides, batch by batch, which network updates and ho
 * ``n_d:n_g`` -- n_d discriminator updates, each on a fresh batch, then n_g generator updates on
   the last of those batches (5:1 = five batches of D, the fifth also G; 1:2 = every batch one D
   update then two G updates).
-* generator-only warm-up batches before the adversarial phase;
+* generator-only warm-up batches before the adversarial phase, or a whole curriculum of stages
+  (``schedule.stages``: length, adversarial or not, ratio, learning rates, D reset), one command;
 * skipping the D update while its loss (averaged over all ranks) is below a threshold;
 * gradient clipping per network, lr schedulers per step / per epoch / on a validation metric;
 * a training budget counted in batches (Lightning's ``global_step`` counts optimizer steps, which
@@ -17,8 +18,9 @@ adversarial)``. The engine decides, batch by batch, which network updates and ho
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import lightning as L
@@ -36,20 +38,65 @@ class NonFiniteLossError(FloatingPointError):
 
 
 @dataclass
+class Stage:
+    """One phase of a curriculum: its length, whether D trains, its D:G ratio, its learning rates.
+
+    ``batches=None`` runs until the budget ends (last stage only). ``lr`` sets optimizers' learning
+    rates when the stage begins; ``reset_discriminator`` restarts D from its initial weights and clears
+    its optimizer state ("freshly initialised discriminators").
+    """
+
+    name: str
+    batches: int | None = None
+    adversarial: bool = True
+    n_d: int = 1
+    n_g: int = 1
+    lr: dict[str, float] = field(default_factory=dict)
+    reset_discriminator: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n_d < 1 or self.n_g < 1:
+            raise ValueError(f"schedule: n_d and n_g must be >= 1, got n_d={self.n_d} n_g={self.n_g}")
+        if self.batches is not None and self.batches < 1:
+            raise ValueError(f"schedule stage {self.name!r}: batches must be >= 1, got {self.batches}")
+
+
+@dataclass
 class Schedule:
-    """Who updates when. Numbers come from the model config's ``schedule`` node."""
+    """Who updates when. Numbers come from the model config's ``schedule`` node.
+
+    Either one adversarial phase at ``n_d:n_g`` after ``warmup_batches`` generator-only batches, or an
+    explicit list of ``stages`` (a curriculum run by one command); ``max_batches`` defaults to their sum.
+    """
 
     n_d: int = 1
     n_g: int = 1
     warmup_batches: int = 0
     max_batches: int | None = None
     d_loss_threshold: float | None = None
+    stages: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.n_d < 1 or self.n_g < 1:
-            raise ValueError(f"schedule: n_d and n_g must be >= 1, got n_d={self.n_d} n_g={self.n_g}")
         if self.warmup_batches < 0:
             raise ValueError(f"schedule.warmup_batches must be >= 0, got {self.warmup_batches}")
+        if self.stages:
+            self.phases = [Stage(**stage) for stage in self.stages]
+        else:
+            warmup = [Stage("warmup", self.warmup_batches, adversarial=False)] if self.warmup_batches else []
+            self.phases = [*warmup, Stage("adversarial", None, True, self.n_d, self.n_g)]
+        if any(stage.batches is None for stage in self.phases[:-1]):
+            raise ValueError("schedule.stages: only the last stage may leave batches unset")
+        if self.max_batches is None and self.phases[-1].batches is not None:
+            self.max_batches = sum(stage.batches for stage in self.phases)
+
+    def phase_at(self, batch_index: int) -> tuple[int, int]:
+        """(index of the stage that batch ``batch_index`` belongs to, the batch index where it starts)."""
+        start = 0
+        for index, stage in enumerate(self.phases):
+            if stage.batches is None or batch_index < start + stage.batches or index == len(self.phases) - 1:
+                return index, start
+            start += stage.batches
+        raise AssertionError("unreachable: the last stage takes every remaining batch")
 
 
 @dataclass
@@ -89,6 +136,9 @@ class GANTask(L.LightningModule):
         self.optim_cfg = to_dict(optim)
         self.scheduler_cfg = to_dict(scheduler)
         self.counters = Counters()
+        self._stage: Stage | None = None  # the stage whose settings are applied (not saved: re-applied)
+        if any(stage.reset_discriminator for stage in self.schedule.phases):
+            self._initial_discriminator = copy.deepcopy(self.discriminator.state_dict())
 
     # ----------------------------------------------------------------- family interface
     def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -106,18 +156,37 @@ class GANTask(L.LightningModule):
         raise NotImplementedError
 
     # ----------------------------------------------------------------- schedule
+    def stage_of(self, batch_index: int) -> tuple[Stage, int]:
+        index, start = self.schedule.phase_at(batch_index)
+        return self.schedule.phases[index], start
+
     def is_adversarial(self, batch_index: int) -> bool:
-        return batch_index >= self.schedule.warmup_batches
+        return self.stage_of(batch_index)[0].adversarial
 
     def updates_for(self, batch_index: int) -> tuple[bool, int]:
         """(D updates on this batch?, number of G updates on this batch) for a global batch index.
 
-        The cycle restarts when the adversarial phase begins, so warm-up length does not shift it.
+        The n_d cycle restarts with every stage, so a warm-up or an earlier stage does not shift it.
         """
-        if not self.is_adversarial(batch_index):
+        stage, start = self.stage_of(batch_index)
+        if not stage.adversarial:
             return False, 1
-        position = (batch_index - self.schedule.warmup_batches) % self.schedule.n_d
-        return True, self.schedule.n_g if position == self.schedule.n_d - 1 else 0
+        position = (batch_index - start) % stage.n_d
+        return True, stage.n_g if position == stage.n_d - 1 else 0
+
+    def on_stage_start(self, stage: Stage) -> None:
+        """Family hook: what else changes when ``stage`` begins (e.g. which parts of G train)."""
+
+    def _enter_stage(self, stage: Stage, fresh: bool) -> None:
+        """Apply a stage's learning rates (and, at its first batch, a discriminator reset)."""
+        for name, optimizer in zip(("generator", "discriminator"), self.optimizers(), strict=True):
+            if name in stage.lr:
+                for group in optimizer.param_groups:
+                    group["lr"] = float(stage.lr[name])
+        if fresh and stage.reset_discriminator:
+            self.discriminator.load_state_dict(self._initial_discriminator)
+            self.optimizers()[1].state.clear()
+        self.on_stage_start(stage)
 
     # ----------------------------------------------------------------- optimizers
     def configure_optimizers(self):
@@ -187,8 +256,12 @@ class GANTask(L.LightningModule):
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
         index = self.counters.batches
+        stage, start = self.stage_of(index)
+        if stage is not self._stage:
+            self._enter_stage(stage, fresh=index == start)
+            self._stage = stage
         update_d, g_updates = self.updates_for(index)
-        adversarial = self.is_adversarial(index)
+        adversarial = stage.adversarial
         logs: dict[str, torch.Tensor | float] = {}
 
         outputs = None

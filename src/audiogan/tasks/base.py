@@ -53,6 +53,8 @@ class Stage:
     n_g: int = 1
     lr: dict[str, float] = field(default_factory=dict)
     reset_discriminator: bool = False
+    # family-specific switches for the task's on_stage_start hook (e.g. which parts of G train)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.n_d < 1 or self.n_g < 1:

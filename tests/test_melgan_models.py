@@ -1,4 +1,5 @@
-"""MelGAN networks: sizes and shapes from the official code, and the inference/export paths' equivalence."""
+"""MelGAN networks: sizes and shapes from the official code; the channels-last training path and the
+inference and export paths all equal the modules' plain composition."""
 
 from __future__ import annotations
 
@@ -75,6 +76,90 @@ def test_discriminator_feature_shapes_small():
             (2, 512, t // 64),
             (2, 1, t // 64),
         ]
+
+
+def reference_generator(g: MelGANGenerator, mel: torch.Tensor) -> torch.Tensor:
+    """The generator as its modules compose, in the [B, C, T] layout (the forward before channels-last)."""
+    x = g.conv_pre(mel)
+    for stage in g.stages:
+        x = stage(x)
+    return g.conv_post(x)
+
+
+def reference_discriminator(d: MelGANDiscriminator, x: torch.Tensor) -> list[list[torch.Tensor]]:
+    """The discriminator as its modules compose, in the [B, C, T] layout."""
+    outputs = []
+    for i, scale in enumerate(d.scales):
+        if i > 0:
+            x = d.downsample(x)
+        features, h = [], x
+        for layer in scale.layers:
+            h = layer(h)
+            features.append(h)
+        outputs.append(features)
+    return outputs
+
+
+def max_abs_diff(a: list, b: list) -> float:
+    return max((x - y).abs().max().item() for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"ratios": (5, 3), "n_residual_layers": 2}], ids=["default", "odd"])
+def test_generator_training_forward_matches_plain_composition(kwargs):
+    g = small_generator(**kwargs).train()
+    mel = torch.randn(2, 16, 12)
+    actual = g(mel)
+    assert actual.shape == (2, 1, 12 * g.hop_length)
+    assert (actual - reference_generator(g, mel)).abs().max() < 1e-5
+
+
+def test_discriminator_training_forward_matches_plain_composition_and_runs_channels_last():
+    torch.manual_seed(0)
+    d = MelGANDiscriminator(num_scales=2, ndf=4, n_layers=3)
+    x = torch.randn(2, 1, 4096)
+    actual, expected = d(x), reference_discriminator(d, x)
+    for a, e in zip(actual, expected, strict=True):
+        assert [f.shape for f in a] == [f.shape for f in e]
+        assert max_abs_diff(a, e) < 1e-5
+    # the early features are views of channels-last signals (torch would silently fall back to [B, C, T])
+    assert actual[0][1].stride(1) == 1
+
+
+def test_training_gradients_match_plain_composition():
+    """Weight-norm parameters and inputs get the same gradients through both layouts (tiny widths)."""
+    g = small_generator(ratios=(4, 2), n_residual_layers=2).train()
+    d = MelGANDiscriminator(num_scales=2, ndf=4, n_layers=2)
+    mel = torch.randn(2, 16, 6)
+    real = torch.randn(2, 1, 48)
+    weights = [torch.randn(f.shape) for s in reference_discriminator(d, real.repeat(2, 1, 1)) for f in s]
+
+    def grads(g_forward, d_forward):
+        g.zero_grad(set_to_none=True)
+        d.zero_grad(set_to_none=True)
+        x = real.clone().requires_grad_()
+        features = [f for s in d_forward(d, torch.cat([x, g_forward(g, mel)])) for f in s]
+        sum((w * f).sum() for w, f in zip(weights, features, strict=True)).backward()
+        return [x.grad] + [p.grad for p in (*g.parameters(), *d.parameters())]
+
+    expected = grads(reference_generator, reference_discriminator)
+    actual = grads(MelGANGenerator.forward, MelGANDiscriminator.forward)
+    for a, e in zip(actual, expected, strict=True):
+        torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_forward_matches_cpu():
+    g = small_generator()
+    d = MelGANDiscriminator(num_scales=2, ndf=4, n_layers=2)
+    mel = torch.randn(2, 16, 12)
+    with torch.no_grad():
+        audio = g(mel)
+        features = d(audio)
+        audio_cuda = g.cuda()(mel.cuda())
+        features_cuda = d.cuda()(audio_cuda)
+    assert (audio_cuda.cpu() - audio).abs().max() < 1e-4
+    for a, e in zip(features_cuda, features, strict=True):
+        assert max_abs_diff([f.cpu() for f in a], e) < 1e-4
 
 
 def test_remove_weight_norm_on_copy_preserves_outputs_and_original():

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.train import build_task
+from audiogan.utils.config import compose_config
 from benchmarks.timing import device_name, summary, tame_malloc
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -68,10 +68,7 @@ def bench_training(
     malloc = tame_malloc() if device == "cpu" else None
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train", overrides=[f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
-        )
+    cfg = compose_config(CONF, [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"])
     task = build_task(cfg)
     timer = BatchTimer()
     trainer = L.Trainer(

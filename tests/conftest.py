@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
-from audiogan.utils.config import register_resolvers
+from audiogan.utils.config import compose_config
 
 # Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
 torch.set_num_threads(1)
@@ -50,18 +48,10 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def compose_cfg(data_dir, tmp_path):
     """Compose conf/train.yaml with overrides, as train.py would, with paths inside tmp dirs."""
-    register_resolvers()
 
     def _compose(*overrides: str):
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose(
-                "train",
-                overrides=[f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", *overrides],
-                return_hydra_config=True,
-            )
-        HydraConfig.instance().set_config(cfg)  # so ${hydra:runtime.choices.*} resolves as under train.py
+        cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", *overrides])
         with open_dict(cfg):
-            del cfg["hydra"]
             cfg.paths.output_dir = str(tmp_path / "run")
         return cfg
 

@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 
 class ConfigError(ValueError):
@@ -26,6 +28,20 @@ def register_resolvers() -> None:
     """``${run_id:}`` is a short random id, cached per config, so run dirs never collide."""
     if not OmegaConf.has_resolver("run_id"):
         OmegaConf.register_new_resolver("run_id", lambda: uuid.uuid4().hex[:6], use_cache=True)
+
+
+def compose_config(config_dir: str, overrides: list[str], name: str = "train") -> DictConfig:
+    """Compose a config outside a command (tests, benchmarks) so that it resolves as under the command.
+
+    HydraConfig is set, so ``${hydra:runtime.choices.*}`` resolves; the ``hydra`` node itself is dropped.
+    """
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        cfg = compose(name, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 def check_model_data(

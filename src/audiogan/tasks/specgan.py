@@ -68,6 +68,8 @@ class SpecGANTask(GANTask):
     # ----------------------------------------------------------------- moments
     def setup(self, stage: str) -> None:
         if stage == "fit" and not self.moments.is_set:
+            if self.trainer.datamodule is None:
+                raise RuntimeError("SpecGAN needs its training data's moments: fit with a datamodule")
             self._set_moments(self.trainer.datamodule.datasets["train"])
 
     @torch.no_grad()

@@ -10,7 +10,7 @@ from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import Utterance
 
 
-class _AudioSource:
+class AudioSource:
     """Decodes utterances at one sample rate, optionally keeping them in memory (small corpora)."""
 
     def __init__(self, utterances: list[Utterance], sample_rate: int, cache_in_memory: bool):
@@ -47,7 +47,7 @@ class WaveformSegments(Dataset):
         gain_range: tuple[float, float] | None = (0.3, 1.0),
         cache_in_memory: bool = False,
     ):
-        self.source = _AudioSource(utterances, sample_rate, cache_in_memory)
+        self.source = AudioSource(utterances, sample_rate, cache_in_memory)
         self.segment_length = int(segment_length)
         self.peak = peak
         self.gain_range = tuple(gain_range) if gain_range is not None else None
@@ -89,7 +89,7 @@ class WaveformClips(Dataset):
         length_multiple: int = 1,
         peak: float | None = 0.95,
     ):
-        self.source = _AudioSource(utterances, sample_rate, cache_in_memory=True)
+        self.source = AudioSource(utterances, sample_rate, cache_in_memory=True)
         self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
         self.length_multiple = int(length_multiple)
         self.peak = peak

@@ -25,7 +25,7 @@ from audiogan.audio.augment import (
 from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.corpora.vctk_demand import NoisyPair
-from audiogan.data.datasets import _AudioSource
+from audiogan.data.datasets import AudioSource
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 NOISE_KINDS = (*GENERATED_NOISES, "babble")
@@ -101,7 +101,7 @@ class NoisyMixtures(Dataset):
             raise ValueError(
                 f"noise_kinds must be a non-empty subset of {NOISE_KINDS}, got {list(noise_kinds)}"
             )
-        self.source = _AudioSource(utterances, sample_rate, cache_in_memory)
+        self.source = AudioSource(utterances, sample_rate, cache_in_memory)
         self.sample_rate = sample_rate
         self.segment_length = int(segment_length) if segment_length else None
         self.snr_range, self.rt60_range, self.drr_range = map(tuple, (snr_range, rt60_range, drr_range))
@@ -178,10 +178,10 @@ class PairedClips(Dataset):
         cache_in_memory: bool = False,
     ):
         self.pairs = list(pairs)
-        self.clean = _AudioSource(
+        self.clean = AudioSource(
             [_as_utterance(p, p.clean_path) for p in pairs], sample_rate, cache_in_memory
         )
-        self.noisy = _AudioSource(
+        self.noisy = AudioSource(
             [_as_utterance(p, p.noisy_path) for p in pairs], sample_rate, cache_in_memory
         )
         self.segment_length = int(segment_length) if segment_length else None

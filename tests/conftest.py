@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 from omegaconf import open_dict
@@ -33,6 +34,20 @@ TINY_MELGAN = [
     "trainer.enable_progress_bar=false",
     "print_config=false",
 ]
+
+
+def quiet_trainer(**options) -> L.Trainer:
+    """A CPU Trainer with no logger, checkpoints, progress bar or summary unless ``options`` say so."""
+    defaults = dict(
+        accelerator="cpu",
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    return L.Trainer(**{**defaults, **options})
 
 
 @pytest.fixture(scope="session")

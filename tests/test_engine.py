@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.tasks.base import GANTask, NonFiniteLossError
@@ -82,15 +83,7 @@ class ToyTask(GANTask):
 
 def fit(task: GANTask, batches: int = 10, epochs: int = -1, ckpt_path=None, offset: float = 0.0) -> L.Trainer:
     loader = DataLoader(Batches(batches, offset), batch_size=1, shuffle=False)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
+    trainer = quiet_trainer(max_epochs=epochs)
     trainer.fit(task, train_dataloaders=loader, ckpt_path=ckpt_path)
     return trainer
 
@@ -178,17 +171,7 @@ def test_plateau_scheduler_steps_on_the_validation_metric():
     }
     task = ToyTask(schedule={"max_batches": 8}, scheduler={"generator": plateau})
     loader = DataLoader(Batches(2), batch_size=1)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        val_check_interval=2,
-        check_val_every_n_epoch=None,
-    )
+    trainer = quiet_trainer(val_check_interval=2, check_val_every_n_epoch=None)
     trainer.fit(task, train_dataloaders=DataLoader(Batches(8), batch_size=1), val_dataloaders=loader)
     # 4 validations with a constant metric: the first sets the best, the next three each halve the lr
     assert task.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
@@ -199,14 +182,8 @@ def test_nan_loss_stops_with_step_named_and_checkpoint_intact(tmp_path):
     # global_step counts both optimizers' steps, so this saves after every batch
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=2, save_last=True)
     loader = DataLoader(Batches(10), batch_size=1)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        callbacks=[checkpoint],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        plugins=[AtomicCheckpointIO()],
+    trainer = quiet_trainer(
+        max_epochs=1, callbacks=[checkpoint], enable_checkpointing=True, plugins=[AtomicCheckpointIO()]
     )
     with pytest.raises(NonFiniteLossError, match=r"discriminator loss is nan .* at batch 5"):
         trainer.fit(task, train_dataloaders=loader)
@@ -218,14 +195,7 @@ def test_nan_loss_stops_with_step_named_and_checkpoint_intact(tmp_path):
 def test_counters_survive_checkpoint_and_resume(tmp_path):
     first = ToyTask(schedule={"n_d": 5, "max_batches": 6})
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=-1,
-        logger=False,
-        callbacks=[checkpoint],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = quiet_trainer(callbacks=[checkpoint], enable_checkpointing=True)
     trainer.fit(first, train_dataloaders=DataLoader(Batches(3), batch_size=1))
     resumed = ToyTask(schedule={"n_d": 5, "max_batches": 12})
     fit(resumed, batches=3, ckpt_path=tmp_path / "last.ckpt")
@@ -281,14 +251,7 @@ def test_discriminator_restarts_from_its_initial_weights_when_its_stage_begins()
 def test_resume_inside_a_stage_reapplies_its_settings(tmp_path):
     first = ToyTask(schedule={"stages": CURRICULUM, "max_batches": 7})
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=-1,
-        logger=False,
-        callbacks=[checkpoint],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = quiet_trainer(callbacks=[checkpoint], enable_checkpointing=True)
     trainer.fit(first, train_dataloaders=DataLoader(Batches(7), batch_size=1))
     resumed = ToyTask(schedule={"stages": CURRICULUM})
     fit(resumed, batches=7, ckpt_path=tmp_path / "last.ckpt")

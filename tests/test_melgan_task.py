@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from conftest import TINY_MELGAN
+from conftest import TINY_MELGAN, quiet_trainer
 from omegaconf import open_dict
 from torch.utils.data import DataLoader, Dataset
 
@@ -41,15 +41,7 @@ def _overfit(cfg, batches: int) -> dict[str, list[float]]:
     datamodule.setup("fit")
     segment = datamodule.datasets["train"][(3, 0)]["audio"]
     recorder = RecordLosses()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[recorder],
-    )
+    trainer = quiet_trainer(max_epochs=1, callbacks=[recorder])
     trainer.fit(task, train_dataloaders=DataLoader(OneBatch(segment, batches), batch_size=1))
     return recorder.history
 

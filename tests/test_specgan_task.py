@@ -7,7 +7,7 @@ import csv
 import lightning as L
 import soundfile as sf
 import torch
-from conftest import run_cli
+from conftest import quiet_trainer, run_cli
 from omegaconf import open_dict
 from torch.utils.data import DataLoader
 
@@ -93,16 +93,7 @@ def test_critic_separates_real_from_fake_on_a_fixed_batch(compose_cfg):
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
             seen.append(float(trainer.callback_metrics["train/wasserstein"]))
 
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[Record()],
-        log_every_n_steps=1,
-    )
+    trainer = quiet_trainer(max_epochs=1, callbacks=[Record()], log_every_n_steps=1)
     trainer.fit(task, train_dataloaders=DataLoader([batch] * 25, batch_size=None))
     assert sum(seen[-5:]) / 5 > sum(seen[:5]) / 5 + 0.5  # the Wasserstein estimate grows as D learns
 

@@ -13,7 +13,7 @@ from corpus_fixtures import make_speech_commands
 from audiogan import digit_classifier
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.corpora.speech_commands import SpeechCommands
-from audiogan.digit_classifier import load_clips, load_digit_classifier, load_or_train, train_digit_classifier
+from audiogan.digit_classifier import load_clips, load_or_train, train_digit_classifier
 from audiogan.metrics.digits import (
     CLIP_SAMPLES,
     DigitClassifier,
@@ -22,6 +22,7 @@ from audiogan.metrics.digits import (
     fit_clip,
     frechet_distance,
     inception_score,
+    load_digit_classifier,
 )
 
 # A classifier small enough to train on tones in a few seconds on one core.

@@ -30,7 +30,15 @@ from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import Corpus, CorpusNotFoundError, Utterance
 from audiogan.data.corpora.speech_commands import SpeechCommands
 from audiogan.data.corpora.tiny_speech import DIGITS, TinySpeech
-from audiogan.metrics.digits import CLIP_SAMPLES, SAMPLE_RATE, DigitClassifier, classify, fit_clip
+from audiogan.metrics.digits import (
+    CLIP_SAMPLES,
+    SAMPLE_RATE,
+    DigitClassifier,
+    classifier_from_cache,
+    classify,
+    default_device,
+    fit_clip,
+)
 from audiogan.utils.checkpoint import atomic_torch_save
 
 log = logging.getLogger(__name__)
@@ -83,10 +91,6 @@ def accuracy(model: DigitClassifier, audio: torch.Tensor, labels: torch.Tensor) 
     return (probabilities.argmax(-1) == labels).float().mean().item()
 
 
-def _default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def train_digit_classifier(
     corpus: Corpus, cache_path: str | os.PathLike, *, device: str | None = None, **settings
 ) -> DigitClassifier:
@@ -97,7 +101,7 @@ def train_digit_classifier(
     Returns the model in eval mode with ``val_accuracy`` set.
     """
     config = TrainSettings(**settings)
-    device = device or _default_device()
+    device = device or default_device()
     train_audio, train_labels = load_clips(corpus.utterances("train"))
     val_audio, val_labels = load_clips(corpus.utterances("val"))
     if len(train_labels) < 2:
@@ -144,19 +148,6 @@ def train_digit_classifier(
     return model.eval()
 
 
-def _from_cache(cached: dict, device: str | None) -> DigitClassifier:
-    settings = cached["settings"]
-    model = DigitClassifier(n_mels=settings["n_mels"], channels=settings["channels"], n_classes=len(DIGITS))
-    model.load_state_dict(cached["state_dict"])
-    model.val_accuracy = cached["val_accuracy"]
-    return model.to(device or _default_device()).eval()
-
-
-def load_digit_classifier(cache_path: str | os.PathLike, device: str | None = None) -> DigitClassifier:
-    """The classifier cached at ``cache_path`` (eval mode, ``val_accuracy`` set), for scoring audio."""
-    return _from_cache(torch.load(cache_path, map_location="cpu", weights_only=True), device)
-
-
 def load_or_train(
     corpus: Corpus, cache_path: str | os.PathLike, *, device: str | None = None, **settings
 ) -> DigitClassifier:
@@ -166,7 +157,7 @@ def load_or_train(
         cached = torch.load(cache_path, map_location="cpu", weights_only=True)
         if cached["key"] == cache_key(corpus, TrainSettings(**settings)):
             log.info("using the cached digit classifier %s", cache_path)
-            return _from_cache(cached, device)
+            return classifier_from_cache(cached, device)
         log.info("cached digit classifier %s is for other data or settings: retraining", cache_path)
     return train_digit_classifier(corpus, cache_path, device=device, **settings)
 

@@ -9,6 +9,8 @@ The Fréchet distance is computed on the flattened, normalised activations that 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 import torchaudio
@@ -170,3 +172,21 @@ def frechet_distance(features_a: torch.Tensor | np.ndarray, features_b: torch.Te
     trace_root = torch.linalg.eigvalsh((product + product.T) / 2).clamp_min(0).sqrt().sum()
     distance = (a.mean(0) - b.mean(0)).square().sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root
     return max(distance.item(), 0.0)  # rounding can dip below the true minimum of 0
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def classifier_from_cache(cached: dict, device: str | None = None) -> DigitClassifier:
+    """A classifier from its cache dict (settings, state dict, val accuracy), in eval mode."""
+    settings, state = cached["settings"], cached["state_dict"]
+    model = DigitClassifier(settings["n_mels"], settings["channels"], n_classes=state["head.weight"].shape[0])
+    model.load_state_dict(state)
+    model.val_accuracy = cached["val_accuracy"]
+    return model.to(device or default_device()).eval()
+
+
+def load_digit_classifier(cache_path: str | os.PathLike, device: str | None = None) -> DigitClassifier:
+    """The classifier cached at ``cache_path`` (eval mode, ``val_accuracy`` set), for scoring audio."""
+    return classifier_from_cache(torch.load(cache_path, map_location="cpu", weights_only=True), device)

@@ -12,9 +12,14 @@ from typing import Any
 import torch
 
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
-from audiogan.digit_classifier import load_digit_classifier
 from audiogan.losses.gradient_penalty import gradient_penalty
-from audiogan.metrics.digits import classify, fit_clip, frechet_distance, inception_score
+from audiogan.metrics.digits import (
+    classify,
+    fit_clip,
+    frechet_distance,
+    inception_score,
+    load_digit_classifier,
+)
 from audiogan.tasks.base import GANTask
 from audiogan.utils.config import to_dict
 from audiogan.utils.images import render_grid

@@ -1,8 +1,8 @@
-"""Inference behind ``python infer.py``: a checkpoint and audio files in, resynthesised audio out.
+"""Inference behind ``python infer.py``: a checkpoint and audio files in, processed audio out.
 
-Each file is read with the project's audio I/O (mono, resampled to the model's rate), turned into
-features by the task's own front-end, run through the generator's inference path and written as
-``<output_dir>/<relative path>.wav`` at the model's rate, the same length as the input.
+Each file is read with the project's audio I/O (mono, resampled to the model's rate), run through the
+task's inference module (MelGAN: log-mel -> generator; denoiser: chunked WaveNet + postnet) and written
+as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the same length as the input.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
+import soundfile as sf
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from audiogan.audio.io import AudioFileError, load_audio, save_audio
+from audiogan.audio.io import AudioFileError, load_audio, resample, save_audio
 from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_torchscript
-from audiogan.models.melgan import MelGANInference
-from audiogan.tasks.melgan import MelGANTask
 from audiogan.utils.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,35 +32,13 @@ EXPORTS = ("torchscript",)
 TORCHSCRIPT_NAME = "generator.torchscript.pt"
 
 
-class MelGANResynthesis(nn.Module):
-    """Waveform [T] -> waveform [T] through a MelGAN task's log-mel and its fast inference generator.
-
-    What a family offers inference: ``sample_rate``, ``min_samples`` and this forward. The input is
-    zero-padded to a whole number of hops (the generator makes frames * hop samples), the output
-    trimmed back to the input's length.
-    """
-
-    def __init__(self, task: MelGANTask):
-        super().__init__()
-        self.sample_rate = task.audio.sample_rate
-        self.hop_length = task.audio.hop_length
-        self.min_samples = task.audio.n_fft  # shorter inputs cannot be reflect-padded for the STFT
-        self.log_mel = task.log_mel
-        self.generator = MelGANInference(task.generator)
-
-    @torch.inference_mode()
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        padded = F.pad(audio, (0, -audio.numel() % self.hop_length))
-        return self.generator(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
-
-
-def inference_module(task: L.LightningModule) -> MelGANResynthesis:
-    """The inference module of a loaded task (MelGAN for now)."""
-    if not isinstance(task, MelGANTask):
+def inference_module(task: L.LightningModule) -> nn.Module:
+    """The task's inference path: a module mapping a waveform [T] at its ``sample_rate`` to one [T]."""
+    if not hasattr(task, "inference_module"):
         raise ConfigError(
-            f"infer.py resynthesises with MelGAN checkpoints; this one is a {type(task).__name__}"
+            f"{type(task).__name__} checkpoints turn no audio into audio; infer.py cannot use them"
         )
-    return MelGANResynthesis(task)
+    return task.inference_module()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -99,6 +76,15 @@ def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, P
     return files
 
 
+def at_file_rate(audio: torch.Tensor, rate: int, path: Path) -> tuple[torch.Tensor, int]:
+    """``audio`` at ``rate`` resampled back to the rate of the file it came from, at that file's length."""
+    info = sf.info(str(path))
+    if info.samplerate == rate:
+        return audio, rate
+    audio = resample(audio.float().cpu(), rate, info.samplerate)[: info.frames]
+    return F.pad(audio, (0, info.frames - audio.numel())), info.samplerate
+
+
 @dataclass
 class InferenceSummary:
     """What a run did, for the log line and for callers (tests, benchmarks)."""
@@ -126,7 +112,7 @@ def resynthesise(
     model: nn.Module, files: list[tuple[Path, Path]], output_dir: Path, skip_unreadable: bool
 ) -> InferenceSummary:
     """Run ``model`` over every file; unusable files are skipped with a warning when ``skip_unreadable``."""
-    device = next(model.buffers()).device
+    device = next(iter([*model.parameters(), *model.buffers()])).device
     written, skipped, seconds = 0, 0, 0.0
     start = time.perf_counter()
     for i, (path, relative) in enumerate(files, 1):
@@ -138,7 +124,7 @@ def resynthesise(
             log.warning("skipped %s", err)
             skipped += 1
             continue
-        save_audio(output_dir / relative, model(audio.to(device)), model.sample_rate)
+        save_audio(output_dir / relative, *at_file_rate(model(audio.to(device)), model.sample_rate, path))
         written += 1
         seconds += audio.numel() / model.sample_rate
         log.info("[%d/%d] %s (%.1f s)", i, len(files), relative, audio.numel() / model.sample_rate)

@@ -117,6 +117,7 @@ class Postnet(nn.Module):
             if i < layers - 1:
                 modules.append(nn.Tanh())
         self.net = nn.Sequential(*modules)
+        self.receptive_field = 1 + layers * (kernel_size - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)
@@ -139,6 +140,12 @@ class DenoisingGenerator(nn.Module):
         self.wavenet = WaveNet(**(wavenet or {}))
         self.postnet = Postnet(**(postnet or {}))
         self.use_postnet = use_postnet
+
+    @property
+    def receptive_field(self) -> int:
+        """Input samples that one output sample depends on, with the postnet as currently switched."""
+        postnet = self.postnet.receptive_field - 1 if self.use_postnet else 0
+        return self.wavenet.receptive_field + postnet
 
     def forward(self, noisy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """noisy [B, 1, T] -> (WaveNet output, final output), both [B, 1, T]; equal with the postnet off."""

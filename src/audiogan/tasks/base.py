@@ -19,6 +19,7 @@ adversarial)``. The engine decides, batch by batch, which network updates and ho
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -69,6 +70,8 @@ class Schedule:
 
     Either one adversarial phase at ``n_d:n_g`` after ``warmup_batches`` generator-only batches, or an
     explicit list of ``stages`` (a curriculum run by one command); ``max_batches`` defaults to their sum.
+    ``only_stage`` names one stage to run alone: training starts at that stage's first batch (e.g. from a
+    checkpoint of the previous stage, ``ckpt_path=...``) and stops at its end.
     """
 
     n_d: int = 1
@@ -77,6 +80,7 @@ class Schedule:
     max_batches: int | None = None
     d_loss_threshold: float | None = None
     stages: list[dict] = field(default_factory=list)
+    only_stage: str | None = None
 
     def __post_init__(self) -> None:
         if self.warmup_batches < 0:
@@ -90,6 +94,18 @@ class Schedule:
             raise ValueError("schedule.stages: only the last stage may leave batches unset")
         if self.max_batches is None and self.phases[-1].batches is not None:
             self.max_batches = sum(stage.batches for stage in self.phases)
+        self.first_batch = 0
+        if self.only_stage is not None:
+            self._restrict_to(self.only_stage)
+
+    def _restrict_to(self, name: str) -> None:
+        names = [stage.name for stage in self.phases]
+        if name not in names:
+            raise ValueError(f"schedule.only_stage={name!r} is not a stage; the stages are {names}")
+        index = names.index(name)
+        self.first_batch = sum(stage.batches for stage in self.phases[:index])
+        if self.phases[index].batches is not None:
+            self.max_batches = self.first_batch + self.phases[index].batches
 
     def phase_at(self, batch_index: int) -> tuple[int, int]:
         """(index of the stage that batch ``batch_index`` belongs to, the batch index where it starts)."""
@@ -331,6 +347,14 @@ class GANTask(L.LightningModule):
             self.counters = Counters(**state["counters"])
 
     def on_fit_start(self) -> None:
+        first = self.schedule.first_batch
+        if self.counters.batches < first:  # only_stage: skip the earlier stages (their work is loaded)
+            self.counters.batches = first
+        elif self.schedule.only_stage and self.counters.batches > (self.schedule.max_batches or math.inf):
+            raise ValueError(
+                f"schedule.only_stage={self.schedule.only_stage!r} ends at batch "
+                f"{self.schedule.max_batches}, but the checkpoint is already at batch {self.counters.batches}"
+            )
         budget = self.schedule.max_batches
         if budget is not None and self.counters.batches >= budget:
             self.trainer.should_stop = True

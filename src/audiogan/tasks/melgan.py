@@ -7,12 +7,37 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
+from audiogan.models.melgan import MelGANInference
 from audiogan.tasks.base import GANTask
 from audiogan.utils.config import to_dict
+
+
+class MelGANResynthesis(nn.Module):
+    """Waveform [T] -> waveform [T] through a MelGAN task's log-mel and its fast inference generator.
+
+    What a family offers inference: ``sample_rate``, ``min_samples`` and this forward. The input is
+    zero-padded to a whole number of hops (the generator makes frames * hop samples), the output
+    trimmed back to the input's length.
+    """
+
+    def __init__(self, task: MelGANTask):
+        super().__init__()
+        self.sample_rate = task.audio.sample_rate
+        self.hop_length = task.audio.hop_length
+        self.min_samples = task.audio.n_fft  # shorter inputs cannot be reflect-padded for the STFT
+        self.log_mel = task.log_mel
+        self.generator = MelGANInference(task.generator)
+
+    @torch.inference_mode()
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(audio, (0, -audio.numel() % self.hop_length))
+        return self.generator(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
 
 
 @dataclass(frozen=True)
@@ -61,8 +86,11 @@ class MelGANTask(GANTask):
         return {"mel": mel, "fake": self.generator(mel)}
 
     def discriminator_loss(self, batch, outputs):
-        real = self.discriminator(batch["audio"].unsqueeze(1))
-        fake = self.discriminator(outputs["fake"].detach())
+        # one pass over real and generated together (D has no batch statistics): bigger convs run faster
+        n = batch["audio"].shape[0]
+        both = self.discriminator(torch.cat([batch["audio"].unsqueeze(1), outputs["fake"].detach()]))
+        real = [[f[:n] for f in scale] for scale in both]
+        fake = [[f[n:] for f in scale] for scale in both]
         # feature-matching targets, as the original: D's real activations from this pre-update pass
         outputs["real_features"] = [[f.detach() for f in s[:-1]] for s in real]
         loss = self.adversarial.discriminator([s[-1] for s in real], [s[-1] for s in fake])
@@ -131,3 +159,7 @@ class MelGANTask(GANTask):
 
     def test_step(self, batch, batch_idx):
         self._evaluate(batch, batch_idx, "test")
+
+    def inference_module(self) -> MelGANResynthesis:
+        """What ``infer.py`` runs: log-mel of the input, then the fast generator."""
+        return MelGANResynthesis(self)

@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 
 from audiogan.utils.files import atomic_write
+from benchmarks.denoiser_inference import bench_denoiser_inference
 from benchmarks.melgan_inference import bench_melgan_inference
 from benchmarks.specgan_sampling import bench_specgan_sampling
-from benchmarks.training import bench_training
+from benchmarks.training import DENOISER_STAGES, bench_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -26,10 +27,12 @@ def main() -> dict:
     for device in devices:
         results["runs"].append(bench_melgan_inference(device))
         results["runs"].append(bench_specgan_sampling(device))
-        for model in ("melgan", "specgan"):
-            results["runs"].append(bench_training(model, device))
+        results["runs"].append(bench_denoiser_inference(device))
+        trainings = [("melgan", None), ("specgan", None)] + [("hifigan_denoise", s) for s in DENOISER_STAGES]
+        for model, stage in trainings:
+            results["runs"].append(bench_training(model, device, stage=stage))
             if device == "cuda":
-                results["runs"].append(bench_training(model, device, precision="bf16-mixed"))
+                results["runs"].append(bench_training(model, device, precision="bf16-mixed", stage=stage))
     path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=2) + "\n")

@@ -2,8 +2,10 @@
 
 MelGAN: one batch = one D and one G update (with feature matching), 16 x 8192 samples.
 SpecGAN: one 5:1 cycle = five batches of 64 x 16384 samples, each a D update with gradient penalty,
-the fifth also a G update. Data loading is never the bottleneck here, so the audio is random.
-Run: python -m benchmarks.training [melgan|specgan]
+the fifth also a G update. Denoiser: each of its three stages run alone (``only_stage``); stages 1-2 are one
+G update per batch, stage 3 a 2:1 cycle of two batches; 8 x 32000 samples on a GPU, 2 x 16000 on the CPU
+(a full-size step there takes minutes). Data loading is never the bottleneck here, so the audio is random.
+Run: python -m benchmarks.training [melgan|specgan|hifigan_denoise]
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 class RandomAudio(Dataset):
-    def __init__(self, batches: int, batch_size: int, segment: int):
-        self.n, self.segment = batches * batch_size, segment
+    """Uniform noise in [-0.25, 0.25) under each of ``keys`` (the items a family's datasets yield)."""
+
+    def __init__(self, batches: int, batch_size: int, segment: int, keys: tuple[str, ...] = ("audio",)):
+        self.n, self.segment, self.keys = batches * batch_size, segment, keys
 
     def __len__(self):
         return self.n
 
     def __getitem__(self, i):
-        return {"audio": 0.5 * torch.rand(self.segment, generator=torch.Generator().manual_seed(i)) - 0.25}
+        generator = torch.Generator().manual_seed(i)
+        return {key: 0.5 * torch.rand(self.segment, generator=generator) - 0.25 for key in self.keys}
 
 
 class BatchTimer(L.Callback):
@@ -56,19 +61,41 @@ class BatchTimer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-# model -> (batch size, samples per item, batches per update cycle, cycles timed, warm-up cycles)
-SETTINGS = {"melgan": (16, 8192, 1, 8, 2), "specgan": (64, 16384, 5, 2, 1)}
+# (model, stage) -> (batch size, samples per item, batches per update cycle, cycles timed, warm-up cycles)
+SETTINGS = {
+    ("melgan", None): (16, 8192, 1, 8, 2),
+    ("specgan", None): (64, 16384, 5, 2, 1),
+    ("hifigan_denoise", "wavenet"): (8, 32000, 1, 8, 2),
+    ("hifigan_denoise", "postnet"): (8, 32000, 1, 8, 2),
+    ("hifigan_denoise", "adversarial"): (8, 32000, 2, 4, 1),
+}
+CPU_SETTINGS = {
+    ("hifigan_denoise", stage): (2, 16000, n, 2, 1)
+    for stage, n in [("wavenet", 1), ("postnet", 1), ("adversarial", 2)]
+}
+DENOISER_STAGES = ("wavenet", "postnet", "adversarial")
+KEYS = {"hifigan_denoise": ("clean", "noisy")}
 
 
 def bench_training(
-    model: str = "melgan", device: str = "cpu", threads: int = 2, precision: str = "32-true"
+    model: str = "melgan",
+    device: str = "cpu",
+    threads: int = 2,
+    precision: str = "32-true",
+    stage: str | None = None,
 ) -> dict:
-    """Median seconds per update cycle (one batch for 1:1, five for SpecGAN's 5:1) after warm-up."""
-    batch_size, segment, cycle, cycles, warmup_cycles = SETTINGS[model]
+    """Median seconds per update cycle (one batch for 1:1, five for SpecGAN's 5:1) after warm-up.
+
+    ``stage`` names one stage of a curriculum to time alone (the denoiser's).
+    """
+    settings = CPU_SETTINGS if device == "cpu" else {}
+    batch_size, segment, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
     malloc = tame_malloc() if device == "cpu" else None
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = compose_config(CONF, [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"])
+    overrides = [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
+    overrides += [f"model.task.schedule.only_stage={stage}"] if stage else []
+    cfg = compose_config(CONF, overrides)
     task = build_task(cfg)
     timer = BatchTimer()
     trainer = L.Trainer(
@@ -84,7 +111,7 @@ def bench_training(
         num_sanity_val_steps=0,
     )
     load_before = os.getloadavg()
-    dataset = RandomAudio((warmup_cycles + cycles) * cycle, batch_size, segment)
+    dataset = RandomAudio((warmup_cycles + cycles) * cycle, batch_size, segment, KEYS.get(model, ("audio",)))
     loader = DataLoader(dataset, batch_size=batch_size)
     if getattr(task, "moments", None) is not None:  # SpecGAN normalises with its training data's moments
         task.moments.compute([torch.stack([dataset[i]["audio"] for i in range(batch_size)])], task.features)
@@ -92,7 +119,7 @@ def bench_training(
     timed = timer.times[warmup_cycles * cycle :]
     per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed), cycle)]
     return {
-        "benchmark": f"{model}_training",
+        "benchmark": f"{model}_training" + (f"_{stage}" if stage else ""),
         "seconds_per_cycle": summary(per_cycle),
         "batches_per_cycle": cycle,
         "cycles_per_second": 1.0 / statistics.median(per_cycle),
@@ -113,4 +140,6 @@ def bench_training(
 
 if __name__ == "__main__":
     family = sys.argv[1] if len(sys.argv) > 1 else "melgan"
-    print(json.dumps(bench_training(family, "cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    for stage in DENOISER_STAGES if family == "hifigan_denoise" else (None,):
+        print(json.dumps(bench_training(family, device, stage=stage), indent=2))

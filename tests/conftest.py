@@ -35,6 +35,38 @@ TINY_MELGAN = [
     "print_config=false",
 ]
 
+# the denoiser at toy widths on the embedded noisy corpus: 2 + 2 + 4 batches (stage 3 at 2:1)
+TINY_DENOISE = [
+    "model=hifigan_denoise",
+    "data=tiny_speech_noisy",
+    "model.task.generator.wavenet.stacks=1",
+    "model.task.generator.wavenet.layers_per_stack=3",
+    "model.task.generator.wavenet.channels=8",
+    "model.task.generator.wavenet.skip_channels=8",
+    "model.task.generator.wavenet.head_channels=[16,8]",
+    "model.task.generator.postnet.layers=2",
+    "model.task.generator.postnet.channels=8",
+    "model.task.generator.postnet.kernel_size=4",
+    "model.task.discriminator.waveform.ndf=4",
+    "model.task.discriminator.waveform.n_layers=2",
+    "model.task.discriminator.mel.channels=4",
+    "model.task.discriminator.mel.n_mels=20",
+    "model.task.discriminator.mel.n_fft=256",
+    "model.task.discriminator.mel.hop_length=64",
+    "model.task.spectrogram_resolutions=[[256,64],[64,16]]",
+    "model.stage_batches.wavenet=2",
+    "model.stage_batches.postnet=2",
+    "model.stage_batches.adversarial=4",
+    "model.batch_size=2",
+    "model.segment_length=2048",
+    "model.val_segment_length=8000",
+    "model.val_clips=1",
+    "model.task.chunk_seconds=0.2",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "print_config=false",
+]
+
 
 def quiet_trainer(**options) -> L.Trainer:
     """A CPU Trainer with no logger, checkpoints, progress bar or summary unless ``options`` say so."""

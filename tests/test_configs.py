@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from conftest import CONF
@@ -11,7 +13,7 @@ from omegaconf import OmegaConf
 
 from audiogan.audio.config import AudioConfig
 from audiogan.train import build_datamodule, build_task
-from audiogan.utils.config import register_resolvers
+from audiogan.utils.config import compose_config, register_resolvers
 
 # groups whose options replace a node of train.yaml; hydra/ and datamodule/ are checked through the others
 GROUPS = ["model", "data", "loss", "audio", "trainer", "logger", "callbacks", "experiment", "paths", "debug"]
@@ -20,6 +22,22 @@ NEEDS_GPU = {"trainer": {"gpu", "ddp"}}
 
 def _options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@functools.cache
+def _node(group: str, option: str):
+    return compose_config(CONF, [f"{group}={option}"])[group]
+
+
+def _partner(group: str, option: str) -> list[str]:
+    """The other half a model or data option needs: data that provides what the model consumes, or back."""
+    if group == "model":
+        kind = _node("model", option).data_kind
+        return [f"data={next(d for d in _options('data') if kind in _node('data', d).provides)}"]
+    if group == "data":
+        kinds = _node("data", option).provides
+        return [f"model={next(m for m in _options('model') if _node('model', m).data_kind in kinds)}"]
+    return []
 
 
 CASES = [(group, option) for group in GROUPS for option in _options(group)]
@@ -31,7 +49,7 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize(("group", "option"), CASES, ids=[f"{g}={o}" for g, o in CASES])
 def test_option_composes_and_instantiates(compose_cfg, group, option):
-    cfg = compose_cfg(f"{group}={option}")
+    cfg = compose_cfg(f"{group}={option}", *_partner(group, option))
     OmegaConf.resolve(cfg)
     AudioConfig.from_config(cfg.audio)
     build_datamodule(cfg)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from corpus_fixtures import make_librispeech, make_vctk_demand, write_audio
+from omegaconf import OmegaConf
 
 from audiogan.audio.augment import power, synthetic_rir
 from audiogan.audio.io import load_audio
@@ -15,6 +16,7 @@ from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.vctk_demand import VCTKDemand
 from audiogan.data.noisy import NoisyMixtures, PairedClips
+from audiogan.train import build_datamodule
 
 RATE, SEGMENT = 16_000, 2048
 
@@ -121,18 +123,15 @@ def test_unknown_noise_kind_is_rejected(utterances):
 
 def test_vctk_demand_pairs_and_splits(vctk_demand_root):
     corpus = VCTKDemand(vctk_demand_root, val_fraction=0.5)
-    train, val, test = (corpus.pairs(s) for s in ("train", "val", "test"))
+    train, val, test = (corpus.utterances(s) for s in ("train", "val", "test"))
     assert len(train) + len(val) == 8 and val and train
-    assert {p.speaker for p in test} == {"p232"} and len(test) == 4
-    assert {p.utt_id for p in val} == {
-        p.utt_id for p in VCTKDemand(vctk_demand_root, val_fraction=0.5).pairs("val")
+    assert {u.speaker for u in test} == {"p232"} and len(test) == 4
+    assert {u.utt_id for u in val} == {
+        u.utt_id for u in VCTKDemand(vctk_demand_root, val_fraction=0.5).utterances("val")
     }
-    for pair in train + val + test:
-        assert pair.clean_path.name == pair.noisy_path.name == f"{pair.utt_id}.wav"
-        assert pair.clean_path.parent.name.startswith("clean_") and pair.noisy_path.parent.name.startswith(
-            "noisy_"
-        )
-    assert [u.utt_id for u in corpus.utterances("test")] == [p.utt_id for p in test]
+    for utt in train + val + test:
+        assert utt.path.name == utt.twin.name == f"{utt.utt_id}.wav"
+        assert utt.path.parent.name.startswith("clean_") and utt.twin.parent.name.startswith("noisy_")
 
 
 def test_vctk_demand_missing_root_or_twin(tmp_path):
@@ -145,9 +144,9 @@ def test_vctk_demand_missing_root_or_twin(tmp_path):
 
 
 def test_paired_clips_crop_clean_and_noisy_at_the_same_offset(vctk_demand_root):
-    pairs = VCTKDemand(vctk_demand_root).pairs("train")
+    pairs = VCTKDemand(vctk_demand_root).utterances("train")
     data = PairedClips(pairs, RATE, segment_length=SEGMENT)
-    whole = data[0]
+    whole = PairedClips(pairs, RATE)[0]
     assert whole["clean"].shape == whole["noisy"].shape == (round(0.3 * RATE),)  # 48 kHz files resampled
     assert not torch.equal(whole["clean"], whole["noisy"])
     starts = set()
@@ -158,5 +157,65 @@ def test_paired_clips_crop_clean_and_noisy_at_the_same_offset(vctk_demand_root):
         assert torch.equal(item["noisy"], whole["noisy"][start : start + SEGMENT])
         starts.add(start)
     assert len(starts) > 1
-    assert PairedClips(pairs, RATE, max_seconds=0.1)[0]["noisy"].shape == (1600,)
+    assert torch.equal(data[0]["noisy"], whole["noisy"][:SEGMENT])  # int keys: the fixed first segment
+    assert PairedClips(pairs, RATE, segment_length=8000)[0]["noisy"].shape == (round(0.3 * RATE),)  # unpadded
     assert PairedClips(pairs, RATE, segment_length=8000)[(0, 1)]["clean"].shape == (8000,)  # zero-padded
+
+
+# ----------------------------------------------------------------- the data configs, through the datamodule
+DENOISER = ["model=hifigan_denoise", "model.batch_size=2", "model.segment_length=2048"]
+DENOISER += ["model.val_segment_length=4000", "model.val_clips=2"]
+
+
+def datamodule(compose_cfg, *overrides):
+    cfg = compose_cfg(*DENOISER, *overrides)
+    OmegaConf.resolve(cfg)
+    data = build_datamodule(cfg)
+    data.prepare_data()
+    data.setup("fit")
+    return data
+
+
+def test_tiny_speech_noisy_mixes_training_crops_and_fixes_validation(compose_cfg):
+    data = datamodule(compose_cfg, "data=tiny_speech_noisy")
+    batch = next(iter(data.train_dataloader()))
+    assert batch["clean"].shape == batch["noisy"].shape == (2, 2048)
+    assert (batch["clean"] - batch["noisy"]).abs().mean() > 1e-3
+    again = datamodule(compose_cfg, "data=tiny_speech_noisy")
+    for first, second in zip(data.val_dataloader(), again.val_dataloader(), strict=True):
+        assert first["noisy"].shape == (1, 4000) and torch.equal(first["noisy"], second["noisy"])
+    assert data.audio.sample_rate == 16_000
+
+
+def test_librispeech_noisy_takes_noise_and_rooms_from_folders(compose_cfg, tmp_path):
+    make_librispeech(
+        tmp_path / "corpus", subsets=("train-clean-100", "dev-clean", "test-clean"), speakers=2, n=3
+    )
+    noise = write_audio(tmp_path / "noises" / "hum.wav", 0.1 * np.ones(RATE, np.float32), RATE)
+    room = np.zeros(800, np.float32)
+    room[0], room[400] = 1.0, 0.5  # direct path + one echo 25 ms later
+    write_audio(tmp_path / "rirs" / "echo.wav", room, RATE)
+    data = datamodule(
+        compose_cfg,
+        "data=librispeech_noisy",
+        f"data.root={tmp_path / 'corpus'}",
+        f"data.dataset_defaults.noise_files={tmp_path / 'noises'}",
+        f"data.dataset_defaults.rir_files={tmp_path / 'rirs'}",
+        "data.dataset_defaults.reverb_probability=1.0",
+    )
+    train = data.datasets["train"]
+    assert train.noise_files == [noise] and len(train.rir_files) == 1
+    item = train[(0, 7)]
+    assert not torch.equal(item["clean"], item["noisy"])
+
+
+def test_vctk_demand_serves_recorded_pairs_and_skips_a_corrupt_twin(compose_cfg, tmp_path, caplog):
+    root = make_vctk_demand(tmp_path / "vd")
+    bad = root / "noisy_trainset_28spk_wav" / "p226_001.wav"
+    bad.write_bytes(b"not audio")
+    data = datamodule(compose_cfg, "data=vctk_demand", f"data.root={root}", "data.corpus.val_fraction=0.5")
+    assert data.skipped["train"] + data.skipped["val"] == 1 and str(bad) in caplog.text
+    batch = next(iter(data.train_dataloader()))
+    assert batch["clean"].shape == batch["noisy"].shape == (2, 2048)
+    whole = data.datasets["val"][0]
+    assert whole["clean"].shape == whole["noisy"].shape and whole["clean"].numel() <= 4000

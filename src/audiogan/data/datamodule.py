@@ -24,8 +24,9 @@ class AudioDataModule(L.LightningDataModule):
     """Reads a corpus, drops unusable files (warned and counted), and serves the family's datasets.
 
     ``root`` is where the corpus lives (``data.root=...``). ``datasets`` maps split -> a dataset
-    config completed with ``utterances`` and ``sample_rate``; ``provides`` names the kinds of data
-    this corpus can feed (checked against the model at start).
+    config completed with ``dataset_defaults`` (settings every split shares, e.g. how noise is mixed in),
+    ``utterances`` and ``sample_rate``; ``provides`` names the kinds of data this corpus can feed
+    (checked against the model at start).
     Validation uses the first ``val_clips`` held-out utterances, always the same ones.
     """
 
@@ -44,11 +45,13 @@ class AudioDataModule(L.LightningDataModule):
         min_seconds: float = 0.1,
         cache_dir: str | None = None,
         seed: int = 0,
+        dataset_defaults: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         self.corpus_cfg = {**to_dict(corpus), "root": root}
         self.download = download
         self.dataset_cfg = to_dict(datasets)
+        self.dataset_defaults = to_dict(dataset_defaults)
         self.audio = AudioConfig.from_config(to_dict(audio))
         self.provides = list(provides)
         self.batch_size = batch_size
@@ -93,9 +96,9 @@ class AudioDataModule(L.LightningDataModule):
         for split in splits:
             if split in self.datasets or split not in self.dataset_cfg:
                 continue
-            self.datasets[split] = instantiate(
-                self.dataset_cfg[split], utterances=self.usable(split), sample_rate=self.audio.sample_rate
-            )
+            # partial, then called: Hydra would turn the Utterance dataclasses into configs if passed to it
+            build = instantiate({**self.dataset_defaults, **self.dataset_cfg[split], "_partial_": True})
+            self.datasets[split] = build(utterances=self.usable(split), sample_rate=self.audio.sample_rate)
             log.info("%s split: %d items", split, len(self.datasets[split]))
 
     def _rank_and_world(self) -> tuple[int, int]:

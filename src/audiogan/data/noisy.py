@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,7 +25,6 @@ from audiogan.audio.augment import (
 )
 from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import Utterance
-from audiogan.data.corpora.vctk_demand import NoisyPair
 from audiogan.data.datasets import AudioSource
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -163,46 +163,39 @@ class NoisyMixtures(Dataset):
 
 
 class PairedClips(Dataset):
-    """Recorded (clean, noisy) pairs, e.g. VCTK+DEMAND, both decoded at ``sample_rate``.
+    """Recorded (clean, noisy) pairs, e.g. VCTK+DEMAND: each utterance's ``twin`` is its noisy version.
 
-    ``(index, seed)`` keys give an aligned random crop of ``segment_length`` (zero-padded when short);
-    int keys give the whole pair (first ``max_seconds``) for evaluation.
+    ``(index, seed)`` keys (training) give an aligned random crop of ``segment_length`` (zero-padded when
+    short); int keys give at most the first ``segment_length`` samples (fixed validation clips), or the whole
+    pair when ``segment_length`` is None (testing).
     """
 
     def __init__(
         self,
-        pairs: list[NoisyPair],
+        utterances: list[Utterance],
         sample_rate: int,
         segment_length: int | None = None,
-        max_seconds: float | None = None,
         cache_in_memory: bool = False,
     ):
-        self.pairs = list(pairs)
-        self.clean = AudioSource(
-            [_as_utterance(p, p.clean_path) for p in pairs], sample_rate, cache_in_memory
-        )
-        self.noisy = AudioSource(
-            [_as_utterance(p, p.noisy_path) for p in pairs], sample_rate, cache_in_memory
-        )
+        missing = [u.path for u in utterances if u.twin is None]
+        if missing:
+            raise ValueError(f"PairedClips needs utterances with a noisy twin; {missing[0]} has none")
+        self.clean = AudioSource(utterances, sample_rate, cache_in_memory)
+        self.noisy = AudioSource([replace(u, path=u.twin) for u in utterances], sample_rate, cache_in_memory)
         self.segment_length = int(segment_length) if segment_length else None
-        self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.clean)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
         index, item_seed = key if isinstance(key, tuple) else (key, None)
         clean, noisy = self.clean.load(index), self.noisy.load(index)
         length = min(clean.numel(), noisy.numel())  # resampling may leave them a sample apart
         clean, noisy = clean[:length], noisy[:length]
-        if item_seed is not None and self.segment_length is not None:
+        if self.segment_length is not None and item_seed is not None:
             generator = torch.Generator().manual_seed(item_seed)
             start = _randint(max(length - self.segment_length, 0) + 1, generator)
             clean, noisy = _crop(clean, self.segment_length, start), _crop(noisy, self.segment_length, start)
-        elif self.max_samples is not None:
-            clean, noisy = clean[: self.max_samples], noisy[: self.max_samples]
+        elif self.segment_length is not None:
+            clean, noisy = clean[: self.segment_length], noisy[: self.segment_length]
         return {"clean": clean.float().contiguous(), "noisy": noisy.float().contiguous()}
-
-
-def _as_utterance(pair: NoisyPair, path: Path) -> Utterance:
-    return Utterance(path, pair.speaker, "", pair.utt_id)

@@ -34,22 +34,17 @@ def usable_utterances(
 ) -> ScanResult:
     """Decode every file once with :func:`load_audio`; skip (and log) unreadable, empty, silent, short ones.
 
+    An utterance with a ``twin`` (e.g. its noisy version) is usable only when both files are.
+
     Verdicts are cached in ``cache_dir`` per file path, size and mtime (one JSON file per setting of
     ``sample_rate``, ``min_samples`` and ``silence_threshold``), so rescanning a big corpus is only stats.
     """
     cache = _Cache(cache_dir, f"scan-sr{sample_rate}-min{min_samples}-sil{silence_threshold:g}.json")
     result = ScanResult()
     for utt in utterances:
-        try:
-            stat = os.stat(utt.path)
-        except OSError as err:
-            reason = f"{utt.path}: cannot read audio file ({err.strerror})"
-        else:
-            stamp = [stat.st_size, stat.st_mtime_ns]
-            reason = cache.get(utt.path, stamp)
-            if reason is None:
-                reason = _problem(utt.path, sample_rate, min_samples, silence_threshold)
-                cache.put(utt.path, stamp, reason)
+        reason = ""
+        for path in (utt.path, utt.twin) if utt.twin is not None else (utt.path,):
+            reason = reason or _verdict(path, cache, sample_rate, min_samples, silence_threshold)
         if reason:
             log.warning("skipping %s", reason)
             result.skipped.append((utt, reason))
@@ -63,6 +58,20 @@ def usable_utterances(
         len(result.skipped) + len(result.usable),
     )
     return result
+
+
+def _verdict(path: Path, cache: _Cache, sample_rate: int, min_samples: int, silence_threshold: float) -> str:
+    """Why the file is unusable (``""`` when fine), from the cache when the file has not changed."""
+    try:
+        stat = os.stat(path)
+    except OSError as err:
+        return f"{path}: cannot read audio file ({err.strerror})"
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    reason = cache.get(path, stamp)
+    if reason is None:
+        reason = _problem(path, sample_rate, min_samples, silence_threshold)
+        cache.put(path, stamp, reason)
+    return reason
 
 
 def _problem(path: Path, sample_rate: int, min_samples: int, silence_threshold: float) -> str:

@@ -15,12 +15,17 @@ class CorpusNotFoundError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class Utterance:
-    """One recording. ``utt_id`` is unique within a corpus; ``text`` is the transcript."""
+    """One recording. ``utt_id`` is unique within a corpus; ``text`` is the transcript.
+
+    ``twin`` is the same recording under another condition, sample-aligned (the noisy version in a
+    speech-enhancement corpus); ``None`` for ordinary corpora.
+    """
 
     path: Path
     speaker: str
     text: str
     utt_id: str
+    twin: Path | None = None
 
 
 def split_of(key: str, val_fraction: float, test_fraction: float, seed: int = 0) -> str:

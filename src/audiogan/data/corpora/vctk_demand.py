@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
 from audiogan.data.corpora.base import Corpus, CorpusNotFoundError, Utterance, require_dir, split_of
 
@@ -16,16 +14,6 @@ LAYOUT = (
     "<root>/clean_trainset_28spk_wav/<speaker>_<nnn>.wav + noisy_trainset_28spk_wav/ (same names), "
     "<root>/clean_testset_wav/ + noisy_testset_wav/ (same names); optional trainset_28spk_txt/, testset_txt/"
 )
-
-
-@dataclass(frozen=True)
-class NoisyPair:
-    """One recording in a clean and a noisy version, sample-aligned."""
-
-    clean_path: Path
-    noisy_path: Path
-    utt_id: str
-    speaker: str
 
 
 class VCTKDemand(Corpus):
@@ -41,12 +29,12 @@ class VCTKDemand(Corpus):
     def __init__(self, root: str | os.PathLike, val_fraction: float = 0.05, seed: int = 0) -> None:
         self.root = require_dir(root, "VCTK-DEMAND", LAYOUT)
         self.val_fraction, self.seed = val_fraction, seed
-        self._pairs = {part: self._list(*dirs) for part, dirs in DIRS.items()}
+        self._utterances = {part: self._list(*dirs) for part, dirs in DIRS.items()}
 
-    def _list(self, clean_name: str, noisy_name: str, txt_name: str) -> list[tuple[NoisyPair, str]]:
+    def _list(self, clean_name: str, noisy_name: str, txt_name: str) -> list[Utterance]:
         clean_dir = require_dir(self.root / clean_name, "VCTK-DEMAND", LAYOUT)
         noisy_dir = require_dir(self.root / noisy_name, "VCTK-DEMAND", LAYOUT)
-        pairs = []
+        utterances = []
         for clean in sorted(clean_dir.glob("*.wav")):
             noisy = noisy_dir / clean.name
             if not noisy.is_file():
@@ -55,27 +43,15 @@ class VCTKDemand(Corpus):
                 )
             txt = self.root / txt_name / f"{clean.stem}.txt"
             text = txt.read_text(encoding="utf-8").strip() if txt.is_file() else ""
-            pairs.append((NoisyPair(clean, noisy, clean.stem, clean.stem.split("_")[0]), text))
-        return pairs
+            utterances.append(Utterance(clean, clean.stem.split("_")[0], text, clean.stem, twin=noisy))
+        return utterances
 
-    def _split(self, part: str, pair: NoisyPair) -> str:
+    def _split(self, part: str, utterance: Utterance) -> str:
         if part == "test":
             return "test"
-        return "val" if split_of(pair.utt_id, self.val_fraction, 0.0, self.seed) == "val" else "train"
-
-    def pairs(self, split: str) -> list[NoisyPair]:
-        """The split's (clean, noisy) pairs, sorted by utterance id."""
-        self.check_split(split)
-        return [
-            pair for part, rows in self._pairs.items() for pair, _ in rows if self._split(part, pair) == split
-        ]
+        return "val" if split_of(utterance.utt_id, self.val_fraction, 0.0, self.seed) == "val" else "train"
 
     def utterances(self, split: str) -> list[Utterance]:
-        """The clean side of :meth:`pairs`, for code that wants plain utterances."""
+        """The split's clean recordings, each with its noisy twin (``Utterance.twin``), sorted by id."""
         self.check_split(split)
-        return [
-            Utterance(pair.clean_path, pair.speaker, text, pair.utt_id)
-            for part, rows in self._pairs.items()
-            for pair, text in rows
-            if self._split(part, pair) == split
-        ]
+        return [u for part, rows in self._utterances.items() for u in rows if self._split(part, u) == split]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import lightning as L
 import pytest
@@ -155,7 +156,12 @@ def test_chunked_inference_equals_one_whole_pass(compose_cfg, use_postnet):
 
 def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
     result = run_cli(
-        "train.py", *TINY_DENOISE, "trainer.val_check_interval=4", data_dir=data_dir, log_dir=tmp_path
+        "train.py",
+        *TINY_DENOISE,
+        "trainer.val_check_interval=4",
+        "data.test_clips=1",
+        data_dir=data_dir,
+        log_dir=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     run = next((tmp_path / "hifigan_denoise" / "runs").iterdir())
@@ -170,6 +176,10 @@ def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
 
     ckpt = run / "checkpoints" / "last.ckpt"
     assert load_task(ckpt).generator.use_postnet  # trained through stage 3
+    result = run_cli("eval.py", f"ckpt_path={ckpt}", data_dir=data_dir, log_dir=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    (scores,) = (run / "eval").glob("*/metrics.json")
+    assert {"test/pesq", "test/pesq_noisy", "test/stoi", "test/si_sdr"} <= set(json.loads(scores.read_text()))
     clip = next(data_dir.rglob("*.wav"))
     result = run_cli(
         "infer.py", f"ckpt_path={ckpt}", f"input={clip}", f"output_dir={tmp_path / 'out'}",

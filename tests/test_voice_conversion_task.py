@@ -1,0 +1,202 @@
+"""Voice conversion as a task: the 1:2 schedule, the D-skip threshold, the plateau scheduler, cached DTW
+pairs, and train.py + convert.py end to end on the embedded parallel corpus."""
+
+from __future__ import annotations
+
+import soundfile as sf
+import torch
+from conftest import quiet_trainer, run_cli
+from torch.utils.data import DataLoader, Dataset
+
+from audiogan.data.corpora.tiny_speech import TinySpeech
+from audiogan.data.parallel import ParallelMels, pair_utterances
+from audiogan.train import build_datamodule, build_task
+
+# toy widths: generator 80 -> 8 -> 16 (1 down, 1 residual block), discriminator 80 -> 8 -> 16
+TINY_VC = [
+    "model=voice_conversion",
+    "data=tiny_speech_parallel",
+    "model.task.generator.hidden_channels=8",
+    "model.task.generator.n_downsample=1",
+    "model.task.generator.n_residual_blocks=1",
+    "model.task.discriminator.hidden_channels=8",
+    "model.task.discriminator.n_layers=2",
+    "model.batch_size=2",
+    "model.segment_frames=32",
+    "model.val_pairs=1",
+    "model.task.samples_to_log=1",
+    "model.task.griffin_lim_iters=2",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "print_config=false",
+]
+N_MELS = 80
+
+
+class RandomPairs(Dataset):
+    """Random dB-like mel pairs: enough to drive the schedule without the corpus."""
+
+    def __init__(self, items: int, frames: int = 32):
+        gen = torch.Generator().manual_seed(0)
+        self.data = [
+            {
+                "source_mel": -30 + 20 * torch.randn(N_MELS, frames, generator=gen),
+                "target_mel": -30 + 20 * torch.randn(N_MELS, frames, generator=gen),
+            }
+            for _ in range(items)
+        ]
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        return self.data[i]
+
+
+def _task(compose_cfg, *overrides):
+    return build_task(compose_cfg(*TINY_VC, *overrides))
+
+
+def test_seed_defaults_are_the_config(compose_cfg):
+    cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
+    task = cfg.model.task
+    assert (cfg.model.batch_size, task.epochs, task.schedule.max_batches) == (8, 25, None)
+    assert (task.schedule.n_d, task.schedule.n_g, task.schedule.d_loss_threshold) == (1, 2, 0.3)
+    assert task.optim.generator.lr == 1e-4 and list(task.optim.generator.betas) == [0.5, 0.999]
+    assert task.optim.generator.weight_decay == 1e-5 and task.optim.grad_clip.generator == 1.0
+    assert task.loss_weights.l1 == 25.0 and task.label_smoothing == 0.1
+    assert task.scheduler.generator.monitor == "val/l1" and task.scheduler.generator.scheduler.factor == 0.7
+    assert (cfg.audio.sample_rate, cfg.audio.n_mels, cfg.audio.hop_length, cfg.audio.win_length) == (
+        22050,
+        80,
+        256,
+        1024,
+    )
+    assert (cfg.audio.fmin, cfg.audio.fmax, cfg.audio.log) == (20, 8000, "db")
+    assert cfg.audio.griffin_lim_iters == 128
+
+
+def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budget(compose_cfg):
+    # no max_batches: the budget is epochs x batches per epoch (3 items / batch 1 = 3 batches, 2 epochs)
+    task = _task(compose_cfg, "model.task.epochs=2", "model.task.schedule.d_loss_threshold=null")
+    assert task.adversarial.real_target == 0.9  # label smoothing 0.1 reaches the BCE objective
+    trainer = quiet_trainer(limit_val_batches=0)
+    trainer.fit(task, train_dataloaders=DataLoader(RandomPairs(3), batch_size=1))
+    assert task.schedule.max_batches == 6
+    assert (task.counters.batches, task.counters.d_updates, task.counters.g_updates) == (6, 6, 12)
+    assert task.counters.d_skipped == 0
+    # the statistics followed the data once per batch (the EMA left the -30 / 20 defaults)
+    assert task.stats.source.std.item() != 20.0
+
+
+def test_discriminator_is_skipped_while_its_loss_is_below_the_threshold(compose_cfg):
+    # BCE of two logits sums to >= 2 x 0.325 (the smoothed real label's entropy): a threshold of 100 skips all
+    task = _task(compose_cfg, "model.task.schedule.max_batches=3", "model.task.schedule.d_loss_threshold=100")
+    before = [p.detach().clone() for p in task.discriminator.parameters()]
+    quiet_trainer(limit_val_batches=0).fit(task, train_dataloaders=DataLoader(RandomPairs(3), batch_size=1))
+    assert (task.counters.d_skipped, task.counters.d_updates, task.counters.g_updates) == (3, 0, 6)
+    assert all(torch.equal(a, b) for a, b in zip(before, task.discriminator.parameters(), strict=True))
+
+
+def test_plateau_scheduler_lowers_the_learning_rate_when_val_l1_stalls(compose_cfg):
+    task = _task(
+        compose_cfg,
+        "model.task.schedule.max_batches=6",
+        "model.task.scheduler.generator.scheduler.patience=0",
+        "model.task.scheduler.discriminator.scheduler.patience=0",
+        # an improvement must beat the best val/l1 by 1e9 dB: after the first validation, none does
+        "+model.task.scheduler.generator.scheduler.threshold_mode=abs",
+        "+model.task.scheduler.generator.scheduler.threshold=1e9",
+        "+model.task.scheduler.discriminator.scheduler.threshold_mode=abs",
+        "+model.task.scheduler.discriminator.scheduler.threshold=1e9",
+        "model.task.samples_to_log=0",
+    )
+    trainer = quiet_trainer(val_check_interval=2, check_val_every_n_epoch=None)
+    trainer.fit(
+        task,
+        train_dataloaders=DataLoader(RandomPairs(6), batch_size=2),
+        val_dataloaders=DataLoader(RandomPairs(1, frames=24), batch_size=1),
+    )
+    # 3 batches per epoch, 2 epochs; validation after batches 2, 4, 6: the first sets the best val/l1, the
+    # two later ones are no improvement -> two reductions by 0.7 with patience 0, for both networks
+    assert {"val/l1", "val/mcd", "val/mcd_source"} <= set(trainer.callback_metrics)
+    for optimizer in trainer.optimizers:
+        assert abs(optimizer.param_groups[0]["lr"] - 1e-4 * 0.7**2) < 1e-12
+
+
+def test_dtw_pairs_are_built_once_and_then_read_from_the_cache(compose_cfg, data_dir, tmp_path):
+    cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
+    corpus = TinySpeech(data_dir, subset="sentences")
+    utterances = corpus.utterances("val")
+    pairs = pair_utterances(utterances, "us_m3", "us_f2")
+    assert [(s.utt_id, t.utt_id) for s, t in pairs] == [
+        (s.utt_id, t.utt_id) for s, t in corpus.parallel_pairs("val", "us_m3", "us_f2")
+    ]
+
+    def build():
+        return ParallelMels(
+            utterances, 22050, cfg.audio, "us_m3", "us_f2", max_pairs=2, cache_dir=str(tmp_path / "cache")
+        )
+
+    first = build()
+    assert (first.cache_misses, first.cache_hits) == (2, 0)
+    second = build()
+    assert (second.cache_misses, second.cache_hits) == (0, 2)
+    for (s1, t1), (s2, t2) in zip(first.pairs, second.pairs, strict=True):
+        assert torch.equal(s1, s2) and torch.equal(t1, t2)
+        assert s1.shape == t1.shape and s1.shape[0] == N_MELS  # aligned to the target's timing
+        assert t1.min() >= -80.0 - 1e-3  # dB with the -80 dB floor
+    whole = second[0]
+    assert whole["source_mel"].shape == whole["target_mel"].shape == second.pairs[0][1].shape
+    cropped = ParallelMels(
+        utterances, 22050, cfg.audio, "us_m3", "us_f2", segment_frames=16, cache_dir=str(tmp_path / "cache")
+    )[0]
+    assert cropped["source_mel"].shape == cropped["target_mel"].shape == (N_MELS, 16)
+
+
+def test_datamodule_serves_aligned_crops(compose_cfg):
+    cfg = compose_cfg(*TINY_VC)
+    datamodule = build_datamodule(cfg)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))
+    assert batch["source_mel"].shape == batch["target_mel"].shape == (2, N_MELS, 32)
+    assert len(datamodule.datasets["val"]) == 1
+
+
+def test_train_then_convert_from_the_command_line(data_dir, tmp_path):
+    log_dir = tmp_path / "runs"
+    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
+    result = run_cli("train.py", *TINY_VC, *train, data_dir=data_dir, log_dir=log_dir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    run_dir = next(log_dir.glob("voice_conversion/runs/*"))
+    ckpt = next(run_dir.glob("checkpoints/last.ckpt"))
+    samples = sorted(p.name for p in run_dir.glob("samples/*/*"))
+    assert {"pair0_converted.wav", "pair0_target.wav", "pair0_source.wav", "pair0_converted_mel.png"} <= set(
+        samples
+    ), samples
+
+    inputs = tmp_path / "inputs"
+    (inputs / "nested").mkdir(parents=True)
+    source = TinySpeech(data_dir, subset="sentences").utterances("test")
+    source = [u for u in source if u.speaker == "us_m3"][:2]
+    sf.write(inputs / "a.wav", sf.read(source[0].path)[0], 22050)
+    sf.write(inputs / "nested" / "b.wav", sf.read(source[1].path)[0], 22050)
+    out = tmp_path / "converted"
+    result = run_cli(
+        "convert.py",
+        f"ckpt_path={ckpt}",
+        f"input={inputs}",
+        f"output_dir={out}",
+        "griffin_lim_iters=4",
+        "device=cpu",
+        data_dir=data_dir,
+        log_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
+    assert written == ["a.wav", "nested/b.wav"]
+    for name, utterance in zip(written, source, strict=True):
+        audio, rate = sf.read(out / name)
+        assert rate == 22050 and len(audio) == sf.info(str(utterance.path)).frames
+        assert abs(audio).max() > 0

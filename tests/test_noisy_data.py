@@ -10,12 +10,12 @@ import torch
 from corpus_fixtures import make_librispeech, make_vctk_demand, write_audio
 from omegaconf import OmegaConf
 
-from audiogan.audio.augment import power, synthetic_rir
+from audiogan.audio.augment import power, reverberate, synthetic_rir
 from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.vctk_demand import VCTKDemand
-from audiogan.data.noisy import NoisyMixtures, PairedClips
+from audiogan.data.noisy import NoisyMixtures, PairedClips, noise_excerpt
 from audiogan.train import build_datamodule
 
 RATE, SEGMENT = 16_000, 2048
@@ -97,7 +97,7 @@ def test_noise_and_rirs_from_folders(utterances, tmp_path):
     data = NoisyMixtures(
         utterances, RATE, SEGMENT, snr_range=(0.0, 3.0), noise_files=tmp_path / "noise", peak=None
     )
-    assert len(data.noise_files) == 2
+    assert len(data.noise_files) == 2 and not data.rir_files
     item = data[(1, 3)]
     assert 0.0 - 0.05 <= snr_db(item["clean"], item["noisy"]) <= 3.0 + 0.05
     wet = NoisyMixtures(
@@ -114,6 +114,50 @@ def test_noise_and_rirs_from_folders(utterances, tmp_path):
     assert not torch.equal(item["noisy"], data[(1, 3)]["noisy"])
     with pytest.raises(FileNotFoundError, match="nowhere"):
         NoisyMixtures(utterances, RATE, SEGMENT, noise_files=tmp_path / "nowhere")
+
+
+def test_noise_excerpts_match_the_whole_file_and_loop_short_files(tmp_path):
+    rng = np.random.default_rng(1)
+    long = write_audio(tmp_path / "long.wav", (0.1 * rng.standard_normal(48_000)).astype(np.float32), 48_000)
+    whole = load_audio(long, RATE)
+    assert noise_excerpt(long, RATE, SEGMENT, 0.9999).shape == (SEGMENT,)
+    for position in (0.0, 0.5):  # excerpts starting at a multiple of 3 samples of 48 kHz, to compare
+        excerpt = noise_excerpt(long, RATE, SEGMENT, position)
+        assert excerpt.shape == (SEGMENT,)
+        start = round(position * (whole.numel() - SEGMENT))
+        # only the excerpt is resampled: it matches the whole file's resampling away from its ends
+        inner = slice(32, SEGMENT - 32)
+        assert torch.allclose(excerpt[inner], whole[start : start + SEGMENT][inner], atol=2e-3)
+    short = write_audio(tmp_path / "short.wav", (0.1 * rng.standard_normal(500)).astype(np.float32), RATE)
+    looped = noise_excerpt(short, RATE, SEGMENT, 0.0)
+    assert looped.shape == (SEGMENT,) and torch.equal(looped[:500], looped[500:1000])
+
+
+@pytest.mark.parametrize("kind", ["noise", "rir"])
+def test_an_unusable_noise_or_rir_file_is_skipped_with_a_warning(utterances, tmp_path, caplog, kind):
+    folder = tmp_path / kind
+    rng = np.random.default_rng(2)
+    for name in ("a", "c"):
+        audio = 0.1 * rng.standard_normal(3000) if kind == "noise" else synthetic_rir(0.2, RATE).numpy() * 0.5
+        write_audio(folder / f"{name}.wav", audio.astype(np.float32), RATE)
+    bad = folder / "b.wav"
+    bad.write_bytes(b"not audio")
+    options = {"noise_files": folder} if kind == "noise" else {"rir_files": folder, "reverb_probability": 1.0}
+    data = NoisyMixtures(utterances, RATE, SEGMENT, **options)
+    pool = data.noise_files if kind == "noise" else data.rir_files
+    keys = [(i % len(data), i) for i in range(24)]  # several land on b.wav (6 for noise, 9 for rooms)
+    items = [data[key] for key in keys]  # some draws land on the bad file: none raises
+    assert pool.skipped == [bad]
+    assert sum(str(bad) in message for message in caplog.messages) == 1  # one warning, naming the file
+    # an item is the same whether or not the process had met the bad file before (reversed order)
+    fresh = NoisyMixtures(utterances, RATE, SEGMENT, **options)
+    for key, item in reversed(list(zip(keys, items, strict=True))):
+        assert torch.equal(fresh[key]["noisy"], item["noisy"])
+    bad.rename(folder / "b.txt")
+    (folder / "a.wav").write_bytes(b"")
+    (folder / "c.wav").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="none of the 2"):
+        NoisyMixtures(utterances, RATE, SEGMENT, **options)[(0, 0)]
 
 
 def test_unknown_noise_kind_is_rejected(utterances):
@@ -204,9 +248,11 @@ def test_librispeech_noisy_takes_noise_and_rooms_from_folders(compose_cfg, tmp_p
         "data.dataset_defaults.reverb_probability=1.0",
     )
     train = data.datasets["train"]
-    assert train.noise_files == [noise] and len(train.rir_files) == 1
+    assert train.noise_files.files == [noise] and len(train.rir_files) == 1
     item = train[(0, 7)]
-    assert not torch.equal(item["clean"], item["noisy"])
+    # noisy = the clean crop through the recorded room + the recorded (constant) hum, all scaled alike
+    hum = item["noisy"] - reverberate(item["clean"], torch.from_numpy(room))
+    assert hum.abs().min() > 1e-3 and hum.max() - hum.min() < 2e-3 * hum.abs().mean()
 
 
 def test_vctk_demand_serves_recorded_pairs_and_skips_a_corrupt_twin(compose_cfg, tmp_path, caplog):
@@ -217,5 +263,7 @@ def test_vctk_demand_serves_recorded_pairs_and_skips_a_corrupt_twin(compose_cfg,
     assert data.skipped["train"] + data.skipped["val"] == 1 and str(bad) in caplog.text
     batch = next(iter(data.train_dataloader()))
     assert batch["clean"].shape == batch["noisy"].shape == (2, 2048)
-    whole = data.datasets["val"][0]
-    assert whole["clean"].shape == whole["noisy"].shape and whole["clean"].numel() <= 4000
+    val = data.datasets["val"]
+    twin = next(u.twin for u in data.usable("val"))
+    assert torch.equal(val[0]["noisy"], load_audio(twin, RATE)[:4000])  # the fixed first 4000 samples
+    assert val[0]["clean"].shape == val[0]["noisy"].shape

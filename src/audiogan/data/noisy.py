@@ -7,11 +7,16 @@ plain int keys (what validation loaders pass) give a mix fixed by the index alon
 
 from __future__ import annotations
 
+import logging
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
+import numpy as np
+import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
@@ -23,14 +28,17 @@ from audiogan.audio.augment import (
     reverberate,
     synthetic_rir,
 )
-from audiogan.audio.io import load_audio
+from audiogan.audio.io import AudioFileError, load_audio, resample
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.datasets import AudioSource
+
+log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 NOISE_KINDS = (*GENERATED_NOISES, "babble")
 
 AudioFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
+T = TypeVar("T")
 
 
 def audio_files(source: AudioFiles) -> list[Path]:
@@ -63,6 +71,70 @@ def _crop(audio: torch.Tensor, length: int, start: int) -> torch.Tensor:
     return torch.nn.functional.pad(audio, (0, length - audio.numel()))
 
 
+def noise_excerpt(path: Path, sample_rate: int, length: int, position: float) -> torch.Tensor:
+    """``length`` samples of a noise file at ``sample_rate``, starting at ``position`` (0..1) of the file.
+
+    Only the excerpt is decoded (and resampled), so hours of noise recordings cost no memory; a file shorter
+    than ``length`` is decoded whole and looped. Raises :class:`AudioFileError` naming an unusable file.
+    """
+    try:
+        info = sf.info(str(path))
+    except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
+        raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
+    frames = math.ceil(length * info.samplerate / sample_rate)  # at the file's own rate
+    if info.frames <= frames:
+        audio = load_audio(path, sample_rate)
+        return fit_length(audio, length, int(position * audio.numel()))
+    start = int(position * (info.frames - frames + 1))
+    try:
+        data, _ = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    except Exception as err:
+        raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
+    audio = resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), info.samplerate, sample_rate)
+    if not torch.isfinite(audio).all():
+        raise AudioFileError(f"{path}: audio contains NaN or inf samples")
+    return fit_length(audio, length)
+
+
+class FilePool:
+    """Noise or RIR files drawn at random, where an unusable file is skipped with one warning naming it.
+
+    A draw that lands on a bad file moves on to the next file of the list, so an item gets the same file
+    whether or not this process has met the bad one before (data-loader workers each find it on their own,
+    and each warns once). ``skipped`` lists the bad files met so far.
+    """
+
+    def __init__(self, files: list[Path], what: str):
+        self.files, self.what = files, what
+        self._bad: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __bool__(self) -> bool:
+        return bool(self.files)
+
+    @property
+    def skipped(self) -> list[Path]:
+        return [self.files[i] for i in sorted(self._bad)]
+
+    def read(self, generator: torch.Generator, reader: Callable[[Path], T]) -> T:
+        """``reader`` of a file drawn with ``generator`` (one draw, always), or of the next usable one."""
+        first = _randint(len(self.files), generator)
+        for step in range(len(self.files)):
+            i = (first + step) % len(self.files)
+            if i in self._bad:
+                continue
+            try:
+                return reader(self.files[i])
+            except AudioFileError as err:
+                self._bad.add(i)
+                log.warning(
+                    "skipping %s file %s (%d of %d skipped)", self.what, err, len(self._bad), len(self.files)
+                )
+        raise RuntimeError(f"none of the {len(self.files)} {self.what} files is usable, e.g. {self.files[0]}")
+
+
 class NoisyMixtures(Dataset):
     """Clean utterances corrupted on the fly: optional reverberation, then noise at a random SNR.
 
@@ -70,7 +142,9 @@ class NoisyMixtures(Dataset):
     (``white``/``pink``/``brown`` generated, ``babble`` summed from 3..6 other utterances of the set).
     Rooms come from ``rir_files`` when given, else :func:`~audiogan.audio.augment.synthetic_rir` with RT60
     and direct-to-reverberant ratio drawn from ``rt60_range`` / ``drr_range``; a clip is reverberated with
-    ``reverb_probability``. The SNR is measured against the (reverberated) speech in the mix.
+    ``reverb_probability``. The SNR is measured against the (reverberated) speech in the mix. Noise files
+    are read as excerpts (:func:`noise_excerpt`, nothing kept in memory); an unusable noise or RIR file is
+    skipped with a warning naming it (:class:`FilePool`), never a crash mid-epoch.
 
     ``"clean"`` is the *dry* clean segment, sample-aligned with the direct path of ``"noisy"``, so one
     model learns denoising and dereverberation together. Both are scaled by the same factor so the louder
@@ -105,11 +179,11 @@ class NoisyMixtures(Dataset):
         self.sample_rate = sample_rate
         self.segment_length = int(segment_length) if segment_length else None
         self.snr_range, self.rt60_range, self.drr_range = map(tuple, (snr_range, rt60_range, drr_range))
-        self.noise_files, self.rir_files = audio_files(noise_files), audio_files(rir_files)
+        self.noise_files = FilePool(audio_files(noise_files), "noise")
+        self.rir_files = FilePool(audio_files(rir_files), "room impulse response")
         self.noise_kinds, self.babble_talkers = tuple(noise_kinds), tuple(babble_talkers)
         self.reverb_probability = reverb_probability
         self.fixed, self.seed, self.peak = fixed, seed, peak
-        self._files: dict[Path, torch.Tensor] = {}  # noises and RIRs: few files, reused by every item
 
     def __len__(self) -> int:
         return len(self.source)
@@ -134,15 +208,12 @@ class NoisyMixtures(Dataset):
             clean, noisy = clean * scale, noisy * scale
         return {"clean": clean.float().contiguous(), "noisy": noisy.float().contiguous()}
 
-    def _load_file(self, path: Path) -> torch.Tensor:
-        if path not in self._files:
-            self._files[path] = load_audio(path, self.sample_rate)
-        return self._files[path]
-
     def _noise(self, index: int, length: int, generator: torch.Generator) -> torch.Tensor:
         if self.noise_files:
-            noise = self._load_file(self.noise_files[_randint(len(self.noise_files), generator)])
-            return fit_length(noise, length, _randint(noise.numel(), generator))
+            position = float(torch.rand((), generator=generator))
+            return self.noise_files.read(
+                generator, lambda path: noise_excerpt(path, self.sample_rate, length, position)
+            )
         kind = self.noise_kinds[_randint(len(self.noise_kinds), generator)]
         if kind != "babble":
             return GENERATED_NOISES[kind](length, generator)
@@ -153,11 +224,14 @@ class NoisyMixtures(Dataset):
         picks = torch.randperm(len(others), generator=generator)[:n_talkers].tolist()
         return babble([self.source.load(others[i]) for i in picks], n_talkers, length, generator)
 
+    def _unit_rir(self, path: Path) -> torch.Tensor:
+        rir = load_audio(path, self.sample_rate)  # rejects silent files, so the division is safe
+        return rir / rir[rir.abs().argmax()]
+
     def _rir(self, generator: torch.Generator) -> torch.Tensor:
         """A recorded RIR scaled to a unit direct path, like the synthetic ones, or a synthetic room."""
         if self.rir_files:
-            rir = self._load_file(self.rir_files[_randint(len(self.rir_files), generator)])
-            return rir / rir[rir.abs().argmax()]
+            return self.rir_files.read(generator, self._unit_rir)
         rt60, drr = _uniform(self.rt60_range, generator), _uniform(self.drr_range, generator)
         return synthetic_rir(rt60, self.sample_rate, drr_db=drr, generator=generator)
 

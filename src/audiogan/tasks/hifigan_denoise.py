@@ -14,16 +14,18 @@ from typing import Any
 
 import torch
 from torch import nn
+from torchmetrics import MeanMetric
 
 from audiogan.audio.features import LogMelSpectrogram
 from audiogan.audio.overlap_add import process_in_chunks
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.losses.spectral import LogSpectrogramLoss
-from audiogan.metrics.enhancement import EnhancementMetrics
+from audiogan.metrics.enhancement import NAMES, EnhancementMetrics
 from audiogan.tasks.base import GANTask, Stage
 from audiogan.utils.config import to_dict
 
 GENERATOR_PARTS = ("wavenet", "postnet")
+EPOCH_SCORES = (*NAMES, "l1", "spectrogram")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ class HiFiGANDenoiseTask(GANTask):
         self.spectrogram_loss = LogSpectrogramLoss(spectrogram_resolutions)
         self.log_mel = LogMelSpectrogram(self.audio)
         self.metrics = EnhancementMetrics(self.audio.sample_rate)
+        # clip means over an epoch that skip a clip's NaN (a score PESQ or STOI refused), synced across ranks
+        self.epoch_means = nn.ModuleDict(
+            {
+                prefix: nn.ModuleDict({name: MeanMetric(nan_strategy="ignore") for name in EPOCH_SCORES})
+                for prefix in ("val", "test")
+            }
+        )
         self.chunk_seconds = chunk_seconds
         self.samples_to_log = samples_to_log
         self.validation_samples: list[dict[str, Any]] = []
@@ -166,8 +175,10 @@ class HiFiGANDenoiseTask(GANTask):
         scores = self.metrics(enhanced, noisy, clean)
         scores["l1"] = (enhanced - clean).abs().mean()
         scores["spectrogram"] = self.spectrogram_loss(enhanced.unsqueeze(0), clean.unsqueeze(0))
-        logged = {f"{prefix}/{name}": value for name, value in scores.items()}
-        self.log_dict(logged, on_step=False, on_epoch=True, batch_size=1, sync_dist=True)
+        for name, value in scores.items():
+            mean = self.epoch_means[prefix][name]
+            mean.update(value)
+            self.log(f"{prefix}/{name}", mean, on_step=False, on_epoch=True, batch_size=1)
         if prefix == "val" and len(self.validation_samples) < self.samples_to_log:
             audio = {"noisy": noisy, "enhanced": enhanced, "clean": clean}
             self.validation_samples.append(

@@ -14,7 +14,7 @@ import torch
 
 from audiogan.models.hifigan_denoise import DenoisingGenerator
 from audiogan.tasks.hifigan_denoise import Denoiser
-from benchmarks.timing import device_name, summary, tame_malloc, timed
+from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
 
 
 def bench_denoiser_inference(
@@ -30,10 +30,8 @@ def bench_denoiser_inference(
     """RTF (processing time / audio duration) of the default denoiser, postnet on, batch 1."""
     dev = torch.device(device)
     malloc = tame_malloc() if dev.type == "cpu" else None
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    try:
+    with torch_threads(threads):
         denoiser = Denoiser(DenoisingGenerator().eval().to(dev), sample_rate, chunk_seconds)
         noisy = 0.1 * torch.randn(int(seconds * sample_rate), device=dev)
 
@@ -43,19 +41,11 @@ def bench_denoiser_inference(
 
         variants = {"fp32": lambda: denoiser(noisy), "bf16_autocast": bf16}
         load_before = os.getloadavg()
-        for _ in range(warmup):
-            for fn in variants.values():
-                fn()
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        for _ in range(rounds):
-            for name, fn in variants.items():
-                times[name].append(timed(fn, dev)[0])
+        runs = round_robin(variants, dev, rounds, warmup)
         load_after = os.getloadavg()
-    finally:
-        torch.set_num_threads(previous_threads)
     return {
         "benchmark": "denoiser_inference",
-        "rtf": {name: summary([t / seconds for t in ts]) for name, ts in times.items()},
+        "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
         "audio_seconds": seconds,
         "chunk_seconds": chunk_seconds,
         "context_samples": denoiser.context,

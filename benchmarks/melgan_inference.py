@@ -18,7 +18,7 @@ import torch
 
 from audiogan.models.layers import remove_weight_norm
 from audiogan.models.melgan import MelGANGenerator, MelGANInference
-from benchmarks.timing import device_name, summary, tame_malloc, timed
+from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
 
 
 def bench_melgan_inference(
@@ -34,10 +34,8 @@ def bench_melgan_inference(
     """RTF (synthesis time / audio duration) of the default MelGAN generator on ``seconds`` of audio."""
     dev = torch.device(device)
     malloc = tame_malloc() if dev.type == "cpu" else None
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    try:
+    with torch_threads(threads):
         generator = MelGANGenerator().eval().to(dev)
         baked = remove_weight_norm(copy.deepcopy(generator))
         fast = MelGANInference(generator).to(dev)
@@ -67,19 +65,9 @@ def bench_melgan_inference(
                 "fast_fp32": (fast(mel) - reference).abs().max().item(),
                 "fast_bf16": (fast_bf16(mel) - reference).abs().max().item(),
             }
-            for _ in range(warmup):
-                for fn in variants.values():
-                    fn()
-            times: dict[str, list[float]] = {name: [] for name in variants}
-            faults: dict[str, list[int]] = {name: [] for name in variants}
-            for _ in range(rounds):
-                for name, fn in variants.items():
-                    elapsed, n_faults = timed(fn, dev)
-                    times[name].append(elapsed)
-                    faults[name].append(n_faults)
+            runs = round_robin(variants, dev, rounds, warmup)
         load_after = os.getloadavg()
-    finally:
-        torch.set_num_threads(previous_threads)
+    times = {name: [seconds for seconds, _ in run] for name, run in runs.items()}
 
     rtf = {name: summary([t / duration for t in ts]) for name, ts in times.items()}
     speedup = {
@@ -92,7 +80,9 @@ def bench_melgan_inference(
         "rtf": rtf,
         "speedup_vs_plain_fp32": speedup,
         "max_abs_diff_vs_plain": max_abs_diff,
-        "page_faults_per_run_median": {name: statistics.median(f) for name, f in faults.items()},
+        "page_faults_per_run_median": {
+            name: statistics.median(faults for _, faults in run) for name, run in runs.items()
+        },
         "audio_seconds": duration,
         "frames": frames,
         "batch_size": batch_size,

@@ -15,7 +15,7 @@ import torch
 
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert
 from audiogan.models.specgan import SpecGANGenerator
-from benchmarks.timing import device_name, summary, tame_malloc, timed
+from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
 
 
 def bench_specgan_sampling(
@@ -23,7 +23,6 @@ def bench_specgan_sampling(
 ) -> dict:
     dev = torch.device(device)
     malloc = tame_malloc() if dev.type == "cpu" else None
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     generator = SpecGANGenerator().eval().to(dev)
     moments = (
@@ -35,13 +34,9 @@ def bench_specgan_sampling(
         "generator_and_griffin_lim": lambda: invert(generator(z), moments, griffin_lim_iters),
     }
     load_before = os.getloadavg()
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    with torch.inference_mode():
-        for fn in variants.values():
-            fn()
-        for _ in range(rounds):
-            for name, fn in variants.items():
-                times[name].append(timed(fn, dev)[0])
+    with torch.inference_mode(), torch_threads(threads):
+        runs = round_robin(variants, dev, rounds)
+    times = {name: [seconds for seconds, _ in run] for name, run in runs.items()}
     return {
         "benchmark": "specgan_sampling",
         "seconds_per_batch": {name: summary(ts) for name, ts in times.items()},

@@ -62,3 +62,29 @@ def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, 
 
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """Run the block with ``threads`` intra-op threads, restoring the previous count afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def round_robin(
+    variants: dict[str, Callable[[], object]], device: torch.device, rounds: int, warmup: int = 1
+) -> dict[str, list[tuple[float, int]]]:
+    """Each variant's (seconds, page faults) per round: all warmed up, then timed in turn (A B C A B C ...)
+    so that load from other tenants drifts over every variant alike."""
+    for _ in range(warmup):
+        for fn in variants.values():
+            fn()
+    runs: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            runs[name].append(timed(fn, device))
+    return runs

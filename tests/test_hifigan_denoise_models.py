@@ -74,6 +74,19 @@ def test_receptive_field_matches_anchors_and_gradient_support():
     assert taps[0] == centre - field // 2 and taps[-1] == centre + field // 2
 
 
+@pytest.mark.parametrize("use_postnet", [False, True])
+def test_reach_is_how_far_an_output_sample_sees_on_either_side(use_postnet):
+    torch.manual_seed(0)
+    wavenet = {"stacks": 1, "layers_per_stack": 4, "channels": 4, "skip_channels": 4, "head_channels": (4, 4)}
+    g = DenoisingGenerator(wavenet, {"layers": 3, "channels": 4, "kernel_size": 6}, use_postnet).double()
+    centre = 200
+    x = torch.randn(1, 1, 2 * centre + 1, dtype=torch.double, requires_grad=True)
+    g(x)[1][0, 0, centre].backward()
+    taps = (x.grad[0, 0] != 0).nonzero().squeeze(1)
+    assert max(centre - int(taps[0]), int(taps[-1]) - centre) == g.reach
+    assert int(taps[-1] - taps[0]) + 1 == g.receptive_field
+
+
 def test_param_counts_at_defaults():
     g = DenoisingGenerator()
     # ANCHORS 4.1: WaveNet 4.99M (w-transposed-x, whose last residual conv is unused), postnet 5.09M at k31

@@ -118,6 +118,7 @@ class Postnet(nn.Module):
                 modules.append(nn.Tanh())
         self.net = nn.Sequential(*modules)
         self.receptive_field = 1 + layers * (kernel_size - 1)
+        self.reach = layers * (kernel_size // 2)  # the longer side of each even kernel's padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.net(x)
@@ -146,6 +147,12 @@ class DenoisingGenerator(nn.Module):
         """Input samples that one output sample depends on, with the postnet as currently switched."""
         postnet = self.postnet.receptive_field - 1 if self.use_postnet else 0
         return self.wavenet.receptive_field + postnet
+
+    @property
+    def reach(self) -> int:
+        """How far, in samples to either side, an output sample sees: the WaveNet's half field (symmetric)
+        plus the postnet's longer side (its even kernels pad one more sample ahead than behind)."""
+        return (self.wavenet.receptive_field - 1) // 2 + (self.postnet.reach if self.use_postnet else 0)
 
     def forward(self, noisy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """noisy [B, 1, T] -> (WaveNet output, final output), both [B, 1, T]; equal with the postnet off."""

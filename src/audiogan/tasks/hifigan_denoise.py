@@ -41,9 +41,9 @@ class LossWeights:
 class Denoiser(nn.Module):
     """Waveform [T] -> denoised waveform [T] at ``sample_rate``, in chunks so any length fits in memory.
 
-    Each chunk sees a whole receptive field of real context on both sides (the postnet's even kernels
-    make the field asymmetric), so the result equals one whole-file pass up to float rounding. This is the
-    inference path of ``infer.py`` and of validation.
+    Each chunk sees as much real context on both sides as the generator reaches (``reach``: half the
+    WaveNet's field plus the postnet's longer side), so the result equals one whole-file pass up to float
+    rounding. This is the inference path of ``infer.py`` and of validation.
     """
 
     def __init__(self, generator: nn.Module, sample_rate: int, chunk_seconds: float):
@@ -52,7 +52,7 @@ class Denoiser(nn.Module):
         self.sample_rate = sample_rate
         self.min_samples = 1
         self.chunk_samples = max(1, int(chunk_seconds * sample_rate))
-        self.context = generator.receptive_field
+        self.context = generator.reach
 
     @torch.inference_mode()
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

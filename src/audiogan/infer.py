@@ -7,6 +7,7 @@ as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the same 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter
@@ -14,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
-import soundfile as sf
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from audiogan.audio.io import AudioFileError, load_audio, resample, save_audio
+from audiogan.audio.io import AudioFileError, audio_info, load_audio, resample, save_audio
 from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_torchscript
 from audiogan.utils.config import ConfigError
@@ -78,7 +78,7 @@ def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, P
 
 def at_file_rate(audio: torch.Tensor, rate: int, path: Path) -> tuple[torch.Tensor, int]:
     """``audio`` at ``rate`` resampled back to the rate of the file it came from, at that file's length."""
-    info = sf.info(str(path))
+    info = audio_info(path)
     if info.samplerate == rate:
         return audio, rate
     audio = resample(audio.float().cpu(), rate, info.samplerate)[: info.frames]
@@ -112,7 +112,7 @@ def resynthesise(
     model: nn.Module, files: list[tuple[Path, Path]], output_dir: Path, skip_unreadable: bool
 ) -> InferenceSummary:
     """Run ``model`` over every file; unusable files are skipped with a warning when ``skip_unreadable``."""
-    device = next(iter([*model.parameters(), *model.buffers()])).device
+    device = next(itertools.chain(model.parameters(), model.buffers())).device
     written, skipped, seconds = 0, 0, 0.0
     start = time.perf_counter()
     for i, (path, relative) in enumerate(files, 1):

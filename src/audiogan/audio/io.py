@@ -30,10 +30,19 @@ def resample(audio: torch.Tensor, orig_freq: int, new_freq: int) -> torch.Tensor
     return _resampler(int(orig_freq), int(new_freq))(audio)
 
 
-def read_audio(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
-    """Read a file as float32 mono [T] at its own rate; stereo is mixed down by averaging channels."""
+def audio_info(path: str | os.PathLike):
+    """The file's header (``samplerate``, ``frames``, ...) without decoding it."""
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        return sf.info(str(path))
+    except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
+        raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
+
+
+def read_audio(path: str | os.PathLike, start: int = 0, frames: int = -1) -> tuple[torch.Tensor, int]:
+    """Read a file (or ``frames`` of it from ``start``) as float32 mono [T] at its own rate; stereo is mixed
+    down by averaging channels."""
+    try:
+        data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
         raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
     return torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), int(rate)

@@ -15,8 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
-import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
@@ -28,7 +26,7 @@ from audiogan.audio.augment import (
     reverberate,
     synthetic_rir,
 )
-from audiogan.audio.io import AudioFileError, load_audio, resample
+from audiogan.audio.io import AudioFileError, audio_info, load_audio, read_audio, resample
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.datasets import AudioSource
 
@@ -77,20 +75,14 @@ def noise_excerpt(path: Path, sample_rate: int, length: int, position: float) ->
     Only the excerpt is decoded (and resampled), so hours of noise recordings cost no memory; a file shorter
     than ``length`` is decoded whole and looped. Raises :class:`AudioFileError` naming an unusable file.
     """
-    try:
-        info = sf.info(str(path))
-    except Exception as err:  # soundfile raises several types (LibsndfileError, RuntimeError, ...)
-        raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
+    info = audio_info(path)
     frames = math.ceil(length * info.samplerate / sample_rate)  # at the file's own rate
     if info.frames <= frames:
         audio = load_audio(path, sample_rate)
         return fit_length(audio, length, int(position * audio.numel()))
     start = int(position * (info.frames - frames + 1))
-    try:
-        data, _ = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
-    except Exception as err:
-        raise AudioFileError(f"{path}: unreadable audio file ({err})") from err
-    audio = resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), info.samplerate, sample_rate)
+    audio, rate = read_audio(path, start, frames)
+    audio = resample(audio, rate, sample_rate)
     if not torch.isfinite(audio).all():
         raise AudioFileError(f"{path}: audio contains NaN or inf samples")
     return fit_length(audio, length)

@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 
 from audiogan.utils.files import atomic_write
+from benchmarks.conversion_inference import bench_conversion_inference
 from benchmarks.denoiser_inference import bench_denoiser_inference
 from benchmarks.melgan_inference import bench_melgan_inference
 from benchmarks.specgan_sampling import bench_specgan_sampling
-from benchmarks.training import DENOISER_STAGES, bench_training
+from benchmarks.training import FAMILIES, bench_training, runs_of
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -28,8 +29,8 @@ def main() -> dict:
         results["runs"].append(bench_melgan_inference(device))
         results["runs"].append(bench_specgan_sampling(device))
         results["runs"].append(bench_denoiser_inference(device))
-        trainings = [("melgan", None), ("specgan", None)] + [("hifigan_denoise", s) for s in DENOISER_STAGES]
-        for model, stage in trainings:
+        results["runs"].append(bench_conversion_inference(device))
+        for model, stage in [(family, stage) for family in FAMILIES for stage in runs_of(family)]:
             results["runs"].append(bench_training(model, device, stage=stage))
             if device == "cuda":
                 results["runs"].append(bench_training(model, device, precision="bf16-mixed", stage=stage))

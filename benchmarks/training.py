@@ -4,8 +4,11 @@ MelGAN: one batch = one D and one G update (with feature matching), 16 x 8192 sa
 SpecGAN: one 5:1 cycle = five batches of 64 x 16384 samples, each a D update with gradient penalty,
 the fifth also a G update. Denoiser: each of its three stages run alone (``only_stage``); stages 1-2 are one
 G update per batch, stage 3 a 2:1 cycle of two batches; 8 x 32000 samples on a GPU, 2 x 16000 on the CPU
-(a full-size step there takes minutes). Data loading is never the bottleneck here, so the audio is random.
-Run: python -m benchmarks.training [melgan|specgan|hifigan_denoise]
+(a full-size step there takes minutes). Voice conversion: one batch = one D and two G updates on 8 pairs of
+80 x 128 dB mels (2 on the CPU), its D-skip threshold off so every batch does the same work. Data loading is
+never the bottleneck here, so the inputs are random. ``samples_per_second`` counts training audio (waveform
+samples, or mel frames x hop); ``audio_seconds_per_second`` is the same in seconds, comparable across rates.
+Run: python -m benchmarks.training [melgan|specgan|hifigan_denoise|voice_conversion]
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ from benchmarks.timing import device_name, summary, tame_malloc
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
-class RandomAudio(Dataset):
-    """Uniform noise in [-0.25, 0.25) under each of ``keys`` (the items a family's datasets yield)."""
+class RandomItems(Dataset):
+    """Uniform noise in [-0.25, 0.25) of ``shape`` under each of ``keys`` (the items a family's datasets
+    yield: waveforms [samples] or mels [n_mels, frames])."""
 
-    def __init__(self, batches: int, batch_size: int, segment: int, keys: tuple[str, ...] = ("audio",)):
-        self.n, self.segment, self.keys = batches * batch_size, segment, keys
+    def __init__(self, items: int, shape: tuple[int, ...], keys: tuple[str, ...] = ("audio",)):
+        self.n, self.shape, self.keys = items, shape, keys
 
     def __len__(self):
         return self.n
 
     def __getitem__(self, i):
         generator = torch.Generator().manual_seed(i)
-        return {key: 0.5 * torch.rand(self.segment, generator=generator) - 0.25 for key in self.keys}
+        return {key: 0.5 * torch.rand(self.shape, generator=generator) - 0.25 for key in self.keys}
 
 
 class BatchTimer(L.Callback):
@@ -61,20 +65,32 @@ class BatchTimer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-# (model, stage) -> (batch size, samples per item, batches per update cycle, cycles timed, warm-up cycles)
+# (model, stage) -> (batch size, item shape, batches per update cycle, cycles timed, warm-up cycles)
 SETTINGS = {
-    ("melgan", None): (16, 8192, 1, 8, 2),
-    ("specgan", None): (64, 16384, 5, 2, 1),
-    ("hifigan_denoise", "wavenet"): (8, 32000, 1, 8, 2),
-    ("hifigan_denoise", "postnet"): (8, 32000, 1, 8, 2),
-    ("hifigan_denoise", "adversarial"): (8, 32000, 2, 4, 1),
+    ("melgan", None): (16, (8192,), 1, 8, 2),
+    ("specgan", None): (64, (16384,), 5, 2, 1),
+    ("hifigan_denoise", "wavenet"): (8, (32000,), 1, 8, 2),
+    ("hifigan_denoise", "postnet"): (8, (32000,), 1, 8, 2),
+    ("hifigan_denoise", "adversarial"): (8, (32000,), 2, 4, 1),
+    ("voice_conversion", None): (8, (80, 128), 1, 8, 2),
 }
 CPU_SETTINGS = {
-    ("hifigan_denoise", stage): (2, 16000, n, 2, 1)
-    for stage, n in [("wavenet", 1), ("postnet", 1), ("adversarial", 2)]
+    **{
+        ("hifigan_denoise", stage): (2, (16000,), n, 2, 1)
+        for stage, n in [("wavenet", 1), ("postnet", 1), ("adversarial", 2)]
+    },
+    ("voice_conversion", None): (2, (80, 128), 1, 3, 1),
 }
 DENOISER_STAGES = ("wavenet", "postnet", "adversarial")
-KEYS = {"hifigan_denoise": ("clean", "noisy")}
+KEYS = {"hifigan_denoise": ("clean", "noisy"), "voice_conversion": ("source_mel", "target_mel")}
+# every batch of a timed cycle does the same updates
+OVERRIDES = {"voice_conversion": ["model.task.schedule.d_loss_threshold=null"]}
+FAMILIES = ("melgan", "specgan", "hifigan_denoise", "voice_conversion")
+
+
+def runs_of(family: str) -> list[str | None]:
+    """The stages timed for a family: each stage of the denoiser's curriculum, the whole task otherwise."""
+    return list(DENOISER_STAGES) if family == "hifigan_denoise" else [None]
 
 
 def bench_training(
@@ -89,12 +105,13 @@ def bench_training(
     ``stage`` names one stage of a curriculum to time alone (the denoiser's).
     """
     settings = CPU_SETTINGS if device == "cpu" else {}
-    batch_size, segment, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
+    batch_size, shape, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
     malloc = tame_malloc() if device == "cpu" else None
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     overrides = [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
     overrides += [f"model.task.schedule.only_stage={stage}"] if stage else []
+    overrides += OVERRIDES.get(model, [])
     cfg = compose_config(CONF, overrides)
     task = build_task(cfg)
     timer = BatchTimer()
@@ -111,21 +128,27 @@ def bench_training(
         num_sanity_val_steps=0,
     )
     load_before = os.getloadavg()
-    dataset = RandomAudio((warmup_cycles + cycles) * cycle, batch_size, segment, KEYS.get(model, ("audio",)))
+    items = (warmup_cycles + cycles) * cycle * batch_size
+    dataset = RandomItems(items, shape, KEYS.get(model, ("audio",)))
     loader = DataLoader(dataset, batch_size=batch_size)
     if getattr(task, "moments", None) is not None:  # SpecGAN normalises with its training data's moments
         task.moments.compute([torch.stack([dataset[i]["audio"] for i in range(batch_size)])], task.features)
     trainer.fit(task, train_dataloaders=loader)
     timed = timer.times[warmup_cycles * cycle :]
     per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed), cycle)]
+    median = statistics.median(per_cycle)
+    hop = cfg.audio.hop_length if len(shape) == 2 else 1  # mel items: frames x hop samples of audio
+    item_samples = shape[-1] * hop
     return {
         "benchmark": f"{model}_training" + (f"_{stage}" if stage else ""),
         "seconds_per_cycle": summary(per_cycle),
         "batches_per_cycle": cycle,
-        "cycles_per_second": 1.0 / statistics.median(per_cycle),
-        "samples_per_second": cycle * batch_size * segment / statistics.median(per_cycle),
+        "cycles_per_second": 1.0 / median,
+        "items_per_second": cycle * batch_size / median,
+        "samples_per_second": cycle * batch_size * item_samples / median,
+        "audio_seconds_per_second": cycle * batch_size * item_samples / cfg.audio.sample_rate / median,
         "batch_size": batch_size,
-        "segment_samples": segment,
+        "item_shape": list(shape),
         "cycles_timed": len(per_cycle),
         "precision": precision,
         "threads": threads,
@@ -141,5 +164,5 @@ def bench_training(
 if __name__ == "__main__":
     family = sys.argv[1] if len(sys.argv) > 1 else "melgan"
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    for stage in DENOISER_STAGES if family == "hifigan_denoise" else (None,):
+    for stage in runs_of(family):
         print(json.dumps(bench_training(family, device, stage=stage), indent=2))

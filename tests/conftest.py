@@ -105,6 +105,16 @@ def compose_cfg(data_dir, tmp_path):
     return _compose
 
 
+@pytest.fixture(scope="session")
+def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
+    """A tiny MelGAN trained for two batches through the CLI, once for the session."""
+    log_dir = tmp_path_factory.mktemp("melgan_runs")
+    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
+    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
+
+
 def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int = 300):
     """Run one of the top-level commands as a user would, in the repo root."""
     env = {**os.environ, "AUDIOGAN_DATA_DIR": str(data_dir), "AUDIOGAN_LOG_DIR": str(log_dir)}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_MELGAN, run_cli
+from conftest import CONF, run_cli
 from hydra import compose, initialize_config_dir
 
 from audiogan.cli import exit_on_user_error
@@ -16,16 +16,6 @@ from audiogan.infer import TORCHSCRIPT_NAME, run
 
 MODEL_RATE = 22050
 HOP = 256
-
-
-@pytest.fixture(scope="module")
-def ckpt(data_dir, tmp_path_factory):
-    """A tiny MelGAN trained for two batches through the CLI, once for this module."""
-    log_dir = tmp_path_factory.mktemp("runs")
-    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
-    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
 
 
 def _tone(seconds: float, rate: int, channels: int) -> np.ndarray:
@@ -61,12 +51,12 @@ def check_output(path, expected: tuple[int, int]) -> None:
     assert np.isfinite(audio).all() and audio.std() > 1e-4
 
 
-def test_cli_resynthesises_a_folder_recursively(ckpt, inputs, data_dir, tmp_path):
+def test_cli_resynthesises_a_folder_recursively(melgan_ckpt, inputs, data_dir, tmp_path):
     root, lengths = inputs
     out = tmp_path / "out"
     result = run_cli(
         "infer.py",
-        f"ckpt_path={ckpt}",
+        f"ckpt_path={melgan_ckpt}",
         f"input={root}",
         f"output_dir={out}",
         data_dir=data_dir,
@@ -83,10 +73,10 @@ def test_cli_resynthesises_a_folder_recursively(ckpt, inputs, data_dir, tmp_path
 
 
 @pytest.mark.parametrize("name", ["clip.wav", "nested/deeper/stereo.flac"])
-def test_single_file_keeps_its_length(ckpt, inputs, tmp_path, name):
+def test_single_file_keeps_its_length(melgan_ckpt, inputs, tmp_path, name):
     root, lengths = inputs
     summary = run(
-        infer_cfg(f"ckpt_path={ckpt}", f"input={root / name}", f"output_dir={tmp_path}", "device=cpu")
+        infer_cfg(f"ckpt_path={melgan_ckpt}", f"input={root / name}", f"output_dir={tmp_path}", "device=cpu")
     )
     assert summary.files == 1 and summary.skipped == 0
     length, rate = lengths[name]
@@ -95,8 +85,8 @@ def test_single_file_keeps_its_length(ckpt, inputs, tmp_path, name):
 
 
 @pytest.mark.parametrize("missing", ["input", "ckpt_path"])
-def test_missing_path_exits_1_naming_it(ckpt, inputs, tmp_path, caplog, missing):
-    paths = {"ckpt_path": ckpt, "input": inputs[0]} | {missing: tmp_path / "nowhere" / "x.wav"}
+def test_missing_path_exits_1_naming_it(melgan_ckpt, inputs, tmp_path, caplog, missing):
+    paths = {"ckpt_path": melgan_ckpt, "input": inputs[0]} | {missing: tmp_path / "nowhere" / "x.wav"}
     cfg = infer_cfg(*(f"{key}={value}" for key, value in paths.items()), f"output_dir={tmp_path / 'out'}")
     with pytest.raises(SystemExit) as exit_info:
         exit_on_user_error(run)(cfg)
@@ -105,8 +95,8 @@ def test_missing_path_exits_1_naming_it(ckpt, inputs, tmp_path, caplog, missing)
     assert not (tmp_path / "out").exists()
 
 
-def test_export_writes_a_torchscript_generator(ckpt, tmp_path):
-    assert run(infer_cfg(f"ckpt_path={ckpt}", f"output_dir={tmp_path}", "export=torchscript")) is None
+def test_export_writes_a_torchscript_generator(melgan_ckpt, tmp_path):
+    assert run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=torchscript")) is None
     generator = torch.jit.load(str(tmp_path / TORCHSCRIPT_NAME))
     audio = generator(torch.randn(1, 80, 10))
     assert audio.shape == (1, 1, 10 * HOP) and torch.isfinite(audio).all()

@@ -1,7 +1,9 @@
-"""Voice-conversion parts: networks (seed sizes, any length), GlobalStats, trimming, DTW and MCD."""
+"""Voice-conversion parts: networks (seed sizes, any length), GlobalStats, trimming, DTW, MCD, and the
+rebinning of converted mels for a MelGAN vocoder."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 
@@ -11,6 +13,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from audiogan.audio.alignment import align, dtw_path, mel_cepstrum, trim_silence, voiced_bounds
+from audiogan.audio.config import AudioConfig
+from audiogan.audio.features import LogMelSpectrogram, MelRebinning, mel_filterbank
 from audiogan.metrics.conversion import mel_cepstral_distortion
 from audiogan.models.global_stats import GlobalStats
 from audiogan.models.voice_conversion import (
@@ -281,3 +285,42 @@ def test_mcd_is_invariant_to_a_time_warp():
     assert warped == pytest.approx(plain, rel=0.15)
     with pytest.raises(ValueError, match="equal shapes"):
         mel_cepstral_distortion(x, slowed, align=False)
+
+
+# --- rendering converted mels with a MelGAN: rebinning voice-conversion mels into MelGAN's ---
+
+VC_AUDIO = AudioConfig(fmin=20.0, fmax=8000.0, log="db", log_floor=1e-4)  # conf/audio/voice_conversion
+MELGAN_AUDIO = AudioConfig()  # conf/audio/melgan: log10, 0..11025 Hz
+
+
+def _band_centres(audio: AudioConfig) -> torch.Tensor:
+    bank = mel_filterbank(audio)
+    freqs = torch.linspace(0, audio.sample_rate / 2, bank.shape[1])
+    return (bank * freqs).sum(1) / bank.sum(1)
+
+
+def test_rebinning_gives_the_mel_the_vocoder_would_compute_in_covered_bands():
+    noise = torch.randn(1, 22050, generator=torch.Generator().manual_seed(0))
+    audio = torch.cumsum(0.005 * noise, -1)  # brown noise: 60 dB of spectral slope
+    audio = audio - audio.mean()
+    rebinned = MelRebinning(VC_AUDIO, MELGAN_AUDIO)(LogMelSpectrogram(VC_AUDIO)(audio))[0]
+    direct = LogMelSpectrogram(MELGAN_AUDIO)(audio)[0]
+    assert rebinned.shape == direct.shape
+    centres = _band_centres(MELGAN_AUDIO)
+    covered = (centres > 200) & (centres < 7000)
+    # within 0.05 log10 (1 dB) on average where the source bands see the spectrum
+    assert (rebinned - direct)[covered].abs().mean() < 0.05
+    # above the source's 8 kHz there is nothing to render: the MelGAN's floor, log10(1e-5)
+    assert torch.allclose(rebinned[centres > 8500], torch.tensor(-5.0))
+
+
+def test_rebinning_to_the_same_front_end_only_changes_the_log_scale():
+    mel = -80 + 80 * torch.rand(2, 80, 7)
+    same_bands = dataclasses.replace(VC_AUDIO, log="log10", log_floor=1e-5)
+    assert torch.allclose(MelRebinning(VC_AUDIO, same_bands)(mel), mel / 20, atol=1e-5)
+
+
+@pytest.mark.parametrize("key, value", [("hop_length", 128), ("sample_rate", 16000), ("n_fft", 2048)])
+def test_rebinning_refuses_mels_framed_differently(key, value):
+    with pytest.raises(ValueError, match=f"{key} {value} vs"):
+        MelRebinning(dataclasses.replace(VC_AUDIO, **{key: value}), MELGAN_AUDIO)

@@ -3,13 +3,21 @@ pairs, and train.py + convert.py end to end on the embedded parallel corpus."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pytest
 import soundfile as sf
 import torch
-from conftest import quiet_trainer, run_cli
+from conftest import CONF, quiet_trainer, run_cli
+from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, Dataset
 
+from audiogan.cli import exit_on_user_error
 from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.data.parallel import ParallelMels, pair_utterances
+from audiogan.infer import run
+from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.train import build_datamodule, build_task
 
 # toy widths: generator 80 -> 8 -> 16 (1 down, 1 residual block), discriminator 80 -> 8 -> 16
@@ -164,39 +172,79 @@ def test_datamodule_serves_aligned_crops(compose_cfg):
     assert len(datamodule.datasets["val"]) == 1
 
 
-def test_train_then_convert_from_the_command_line(data_dir, tmp_path):
-    log_dir = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def vc_run(data_dir, tmp_path_factory) -> Path:
+    """The run dir of a tiny voice-conversion model trained for two batches through train.py."""
+    log_dir = tmp_path_factory.mktemp("vc_runs")
     train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
     result = run_cli("train.py", *TINY_VC, *train, data_dir=data_dir, log_dir=log_dir)
     assert result.returncode == 0, result.stdout[-3000:]
-    run_dir = next(log_dir.glob("voice_conversion/runs/*"))
-    ckpt = next(run_dir.glob("checkpoints/last.ckpt"))
-    samples = sorted(p.name for p in run_dir.glob("samples/*/*"))
-    assert {"pair0_converted.wav", "pair0_target.wav", "pair0_source.wav", "pair0_converted_mel.png"} <= set(
-        samples
-    ), samples
+    return next(log_dir.glob("voice_conversion/runs/*"))
 
-    inputs = tmp_path / "inputs"
-    (inputs / "nested").mkdir(parents=True)
-    source = TinySpeech(data_dir, subset="sentences").utterances("test")
-    source = [u for u in source if u.speaker == "us_m3"][:2]
-    sf.write(inputs / "a.wav", sf.read(source[0].path)[0], 22050)
-    sf.write(inputs / "nested" / "b.wav", sf.read(source[1].path)[0], 22050)
+
+@pytest.fixture(scope="module")
+def source_files(data_dir, tmp_path_factory) -> tuple[Path, list[Path]]:
+    """A folder with two of the source speaker's test sentences (one nested) and the originals."""
+    inputs = tmp_path_factory.mktemp("inputs")
+    (inputs / "nested").mkdir()
+    test_split = TinySpeech(data_dir, subset="sentences").utterances("test")
+    source = [u.path for u in test_split if u.speaker == "us_m3"]
+    sf.write(inputs / "a.wav", sf.read(source[0])[0], 22050)
+    sf.write(inputs / "nested" / "b.wav", sf.read(source[1])[0], 22050)
+    return inputs, source[:2]
+
+
+def test_training_logs_converted_target_and_source_samples(vc_run):
+    samples = sorted(p.name for p in vc_run.glob("samples/*/*"))
+    expected = {"pair0_converted.wav", "pair0_target.wav", "pair0_source.wav", "pair0_converted_mel.png"}
+    assert expected <= set(samples), samples
+
+
+@pytest.mark.parametrize("vocoder", ["griffin_lim", "melgan"])
+def test_convert_command_converts_a_folder(vc_run, source_files, melgan_ckpt, data_dir, tmp_path, vocoder):
+    inputs, originals = source_files
     out = tmp_path / "converted"
+    rendering = ["griffin_lim_iters=4"] if vocoder == "griffin_lim" else [f"vocoder_ckpt={melgan_ckpt}"]
     result = run_cli(
         "convert.py",
-        f"ckpt_path={ckpt}",
+        f"ckpt_path={vc_run / 'checkpoints' / 'last.ckpt'}",
         f"input={inputs}",
         f"output_dir={out}",
-        "griffin_lim_iters=4",
         "device=cpu",
+        *rendering,
         data_dir=data_dir,
         log_dir=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
     assert written == ["a.wav", "nested/b.wav"]
-    for name, utterance in zip(written, source, strict=True):
+    for name, original in zip(written, originals, strict=True):
         audio, rate = sf.read(out / name)
-        assert rate == 22050 and len(audio) == sf.info(str(utterance.path)).frames
-        assert abs(audio).max() > 0
+        assert rate == 22050 and len(audio) == sf.info(str(original)).frames
+        assert np.isfinite(audio).all() and abs(audio).max() > 0
+
+
+def _convert_error(caplog, tmp_path, ckpt: Path, inputs: Path, *overrides: str, task_type=None) -> str:
+    """The one logged line a refused conversion exits with (status 1)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        paths = [f"ckpt_path={ckpt}", f"input={inputs}", f"output_dir={tmp_path}"]
+        cfg = compose("convert", [*paths, *overrides])
+    caplog.clear()
+    with pytest.raises(SystemExit) as exit_info:
+        exit_on_user_error(run)(cfg, command="convert", task_type=task_type)
+    assert exit_info.value.code == 1
+    return caplog.text
+
+
+def test_convert_refuses_other_checkpoints_by_name(vc_run, source_files, melgan_ckpt, tmp_path, caplog):
+    inputs, _ = source_files
+    text = _convert_error(caplog, tmp_path, melgan_ckpt, inputs, task_type=VoiceConversionTask)
+    assert f"{melgan_ckpt} is a MelGANTask checkpoint; convert.py needs a VoiceConversionTask one" in text
+    vc_ckpt = vc_run / "checkpoints" / "last.ckpt"
+    text = _convert_error(caplog, tmp_path, vc_ckpt, inputs, f"vocoder_ckpt={vc_ckpt}")
+    assert f"vocoder_ckpt={vc_ckpt} is a VoiceConversionTask checkpoint; expected one trained with " in text
+    text = _convert_error(caplog, tmp_path, melgan_ckpt, inputs, "griffin_lim_iters=4")
+    assert "griffin_lim_iters apply to voice-conversion checkpoints only" in text
+    text = _convert_error(caplog, tmp_path, vc_ckpt, inputs, "griffin_lim_iters=0")
+    assert "griffin_lim_iters must be >= 1, got 0" in text
+    assert not list(tmp_path.rglob("*.wav"))

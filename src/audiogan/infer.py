@@ -1,7 +1,8 @@
 """Inference behind ``python infer.py``: a checkpoint and audio files in, processed audio out.
 
 Each file is read with the project's audio I/O (mono, resampled to the model's rate), run through the
-task's inference module (MelGAN: log-mel -> generator; denoiser: chunked WaveNet + postnet) and written
+task's inference module (MelGAN: log-mel -> generator; denoiser: chunked WaveNet + postnet; voice
+conversion: dB mel -> generator -> Griffin-Lim or a trained MelGAN) and written
 as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the same length as the input.
 """
 
@@ -13,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -23,6 +25,8 @@ from torch import nn
 from audiogan.audio.io import AudioFileError, audio_info, load_audio, resample, save_audio
 from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_torchscript
+from audiogan.tasks.melgan import MelGANTask, MelGANVocoder
+from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.utils.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -32,13 +36,13 @@ EXPORTS = ("torchscript",)
 TORCHSCRIPT_NAME = "generator.torchscript.pt"
 
 
-def inference_module(task: L.LightningModule) -> nn.Module:
+def inference_module(task: L.LightningModule, **options: Any) -> nn.Module:
     """The task's inference path: a module mapping a waveform [T] at its ``sample_rate`` to one [T]."""
     if not hasattr(task, "inference_module"):
         raise ConfigError(
             f"{type(task).__name__} checkpoints turn no audio into audio; infer.py cannot use them"
         )
-    return task.inference_module()
+    return task.inference_module(**options)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -131,23 +135,59 @@ def resynthesise(
     return InferenceSummary(written, skipped, seconds, time.perf_counter() - start, output_dir)
 
 
-def run(cfg: DictConfig) -> InferenceSummary | None:
-    """``infer.py``: resynthesise ``cfg.input`` and/or export the generator; returns the summary."""
+def vocoder_options(cfg: DictConfig, task: L.LightningModule) -> dict[str, Any]:
+    """``griffin_lim_iters`` / ``vocoder_ckpt`` as arguments of a voice-conversion task's inference module."""
+    given = [key for key in ("griffin_lim_iters", "vocoder_ckpt") if cfg.get(key) is not None]
+    if not given:
+        return {}
+    if not isinstance(task, VoiceConversionTask):
+        raise ConfigError(
+            f"{' and '.join(given)} apply to voice-conversion checkpoints only; {cfg.ckpt_path} is a "
+            f"{type(task).__name__} checkpoint (leave them null)"
+        )
+    options: dict[str, Any] = {}
+    if cfg.get("griffin_lim_iters") is not None:
+        options["n_iter"] = int(cfg.griffin_lim_iters)
+        if options["n_iter"] < 1:
+            raise ConfigError(f"griffin_lim_iters must be >= 1, got {options['n_iter']}")
+    if cfg.get("vocoder_ckpt") is not None:
+        vocoder_task = load_task(cfg.vocoder_ckpt)
+        if not isinstance(vocoder_task, MelGANTask):
+            raise ConfigError(
+                f"vocoder_ckpt={cfg.vocoder_ckpt} is a {type(vocoder_task).__name__} checkpoint; "
+                "expected one trained with model=melgan"
+            )
+        try:
+            options["vocoder"] = MelGANVocoder(vocoder_task, mel_audio=task.audio)
+        except ValueError as err:
+            raise ConfigError(f"vocoder_ckpt={cfg.vocoder_ckpt} cannot vocode these mels: {err}") from err
+    return options
+
+
+def run(
+    cfg: DictConfig, command: str = "infer", task_type: type[L.LightningModule] | None = None
+) -> InferenceSummary | None:
+    """``infer.py`` (and ``convert.py``, which asks for a ``task_type``): process ``cfg.input`` and/or export
+    the generator; returns the summary. Outputs go to a fresh ``<run dir>/<command>/...`` by default."""
     ckpt = checkpoint_file(cfg.ckpt_path)
     if cfg.export is not None and cfg.export not in EXPORTS:
         raise ConfigError(f"export={cfg.export}; expected one of {EXPORTS} or null")
     if cfg.input is None and cfg.export is None:
         raise ConfigError("nothing to do: pass input=<audio file or folder> (and/or export=torchscript)")
-    output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, "infer")
+    output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, command)
     files = audio_files(Path(cfg.input), exclude=output_dir) if cfg.input is not None else []
     device = resolve_device(cfg.device)
     task = load_task(ckpt)
+    if task_type is not None and not isinstance(task, task_type):
+        raise ConfigError(
+            f"{ckpt} is a {type(task).__name__} checkpoint; {command}.py needs a {task_type.__name__} one"
+        )
+    options = vocoder_options(cfg, task)
     if cfg.export == "torchscript":
         log.info("exported %s", export_torchscript(task.generator, output_dir / TORCHSCRIPT_NAME))
     if not files:
         return None
-    summary = resynthesise(
-        inference_module(task).to(device).eval(), files, output_dir, skip_unreadable=Path(cfg.input).is_dir()
-    )
+    module = inference_module(task, **options).to(device).eval()
+    summary = resynthesise(module, files, output_dir, skip_unreadable=Path(cfg.input).is_dir())
     log.info("%s", summary)
     return summary

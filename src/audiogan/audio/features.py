@@ -28,6 +28,20 @@ def _from_log(log_magnitude: torch.Tensor, scale: str) -> torch.Tensor:
     return torch.pow(10.0, log_magnitude / 20.0)
 
 
+def mel_filterbank(audio: AudioConfig) -> torch.Tensor:
+    """The mel filterbank [n_mels, n_freqs] of a front-end."""
+    fbank = torchaudio.functional.melscale_fbanks(
+        n_freqs=audio.n_fft // 2 + 1,
+        f_min=audio.fmin,
+        f_max=audio.mel_fmax,
+        n_mels=audio.n_mels,
+        sample_rate=audio.sample_rate,
+        norm=audio.mel_norm,
+        mel_scale=audio.mel_scale,
+    )
+    return fbank.T.contiguous()
+
+
 class LogMelSpectrogram(nn.Module):
     """Log-mel as the MelGAN / HiFi-GAN vocoders compute it.
 
@@ -41,16 +55,7 @@ class LogMelSpectrogram(nn.Module):
         self.audio = audio
         self.pad = (audio.n_fft - audio.hop_length) // 2
         self.register_buffer("window", torch.hann_window(audio.win_length), persistent=False)
-        fbank = torchaudio.functional.melscale_fbanks(
-            n_freqs=audio.n_fft // 2 + 1,
-            f_min=audio.fmin,
-            f_max=audio.mel_fmax,
-            n_mels=audio.n_mels,
-            sample_rate=audio.sample_rate,
-            norm=audio.mel_norm,
-            mel_scale=audio.mel_scale,
-        )
-        self.register_buffer("mel_basis", fbank.T.contiguous(), persistent=False)  # [n_mels, n_freqs]
+        self.register_buffer("mel_basis", mel_filterbank(audio), persistent=False)  # [n_mels, n_freqs]
 
     def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
         """Linear STFT magnitude [B, n_freqs, frames] of a waveform [B, T] or [B, 1, T]."""
@@ -75,6 +80,41 @@ class LogMelSpectrogram(nn.Module):
         with torch.autocast(magnitude.device.type, enabled=False):
             mel = torch.matmul(self.mel_basis, magnitude)
             return _to_log(mel, self.audio.log, self.audio.log_floor)
+
+
+class MelRebinning(nn.Module):
+    """A log-mel of one front-end as the log-mel another front-end would have computed from the same audio.
+
+    Lets a model trained on one mel (voice conversion: dB, 20..8000 Hz) feed a vocoder trained on another
+    (MelGAN: log10, 0..11025 Hz). Both must frame the audio alike (sample rate, n_fft, hop). Mel bands are
+    mapped through the least-squares linear spectrum of the source bands (pseudo-inverse, negatives set to
+    0, as torchaudio's InverseMelScale does); bands the source does not cover come out at the target's floor.
+    """
+
+    def __init__(self, source: AudioConfig, target: AudioConfig):
+        super().__init__()
+        grid = ("sample_rate", "n_fft", "hop_length")
+        differ = [
+            f"{key} {getattr(source, key)} vs {getattr(target, key)}"
+            for key in grid
+            if getattr(source, key) != getattr(target, key)
+        ]
+        if differ:
+            raise ValueError(f"mels framed differently cannot be rebinned: {', '.join(differ)}")
+        self.source, self.target = source, target
+        source_bank, target_bank = mel_filterbank(source), mel_filterbank(target)
+        self.same_bands = torch.equal(source_bank, target_bank)
+        self.register_buffer(
+            "rebin", target_bank @ torch.linalg.pinv(source_bank.double()).float(), persistent=False
+        )
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """[B, n_mels, frames] in the source's bands and log scale -> the target's bands and log scale."""
+        with torch.autocast(log_mel.device.type, enabled=False):
+            mel = _from_log(log_mel.float(), self.source.log)
+            if not self.same_bands:
+                mel = torch.matmul(self.rebin, mel).clamp_min(0.0)
+            return _to_log(mel, self.target.log, self.target.log_floor)
 
 
 class GriffinLimVocoder(nn.Module):

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
+from audiogan.audio.config import AudioConfig
+from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram, MelRebinning
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
 from audiogan.models.melgan import MelGANInference
@@ -18,8 +19,28 @@ from audiogan.tasks.base import GANTask
 from audiogan.utils.config import to_dict
 
 
+class MelGANVocoder(nn.Module):
+    """Log-mel [B, n_mels, frames] -> waveform [B, frames * hop] with a trained MelGAN's fast generator.
+
+    ``mel_audio``: the front-end the incoming mels were computed with (default: the MelGAN's own). Another
+    front-end's mels (voice conversion's dB mels over 20..8000 Hz) are rebinned into the MelGAN's first.
+    """
+
+    def __init__(self, task: MelGANTask, mel_audio: AudioConfig | None = None):
+        super().__init__()
+        self.sample_rate = task.audio.sample_rate
+        self.hop_length = task.audio.hop_length
+        own = mel_audio is None or mel_audio == task.audio
+        self.rebin = nn.Identity() if own else MelRebinning(mel_audio, task.audio)
+        self.generator = MelGANInference(task.generator)
+
+    @torch.inference_mode()
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        return self.generator(self.rebin(log_mel)).squeeze(1)
+
+
 class MelGANResynthesis(nn.Module):
-    """Waveform [T] -> waveform [T] through a MelGAN task's log-mel and its fast inference generator.
+    """Waveform [T] -> waveform [T] through a MelGAN task's log-mel and its vocoder.
 
     What a family offers inference: ``sample_rate``, ``min_samples`` and this forward. The input is
     zero-padded to a whole number of hops (the generator makes frames * hop samples), the output
@@ -32,12 +53,12 @@ class MelGANResynthesis(nn.Module):
         self.hop_length = task.audio.hop_length
         self.min_samples = task.audio.n_fft  # shorter inputs cannot be reflect-padded for the STFT
         self.log_mel = task.log_mel
-        self.generator = MelGANInference(task.generator)
+        self.vocoder = MelGANVocoder(task)
 
     @torch.inference_mode()
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         padded = F.pad(audio, (0, -audio.numel() % self.hop_length))
-        return self.generator(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
+        return self.vocoder(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
 
 
 @dataclass(frozen=True)

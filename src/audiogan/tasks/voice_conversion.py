@@ -29,17 +29,22 @@ class VoiceConverter(nn.Module):
     """Waveform [T] of the source speaker -> waveform [T] in the target's voice (what ``convert.py`` runs).
 
     dB log-mel -> source-normalised -> generator -> denormalised with the target statistics (clipped to the
-    range seen in training) -> Griffin-Lim with ``n_iter`` iterations, trimmed / padded to the input length.
+    range seen in training) -> ``vocoder`` (dB mel [B, n_mels, frames] -> waveform [B, frames * hop]; by
+    default Griffin-Lim with ``n_iter`` iterations), trimmed / padded to the input length.
     """
 
-    def __init__(self, task: VoiceConversionTask, n_iter: int | None = None):
+    def __init__(
+        self, task: VoiceConversionTask, n_iter: int | None = None, vocoder: nn.Module | None = None
+    ):
         super().__init__()
         self.sample_rate = task.audio.sample_rate
         self.min_samples = task.audio.n_fft
         self.log_mel = task.log_mel
         self.stats = task.stats
         self.generator = task.generator
-        self.vocoder = GriffinLimVocoder(task.audio, n_iter=n_iter if n_iter is not None else task.n_iter)
+        if vocoder is None:
+            vocoder = GriffinLimVocoder(task.audio, n_iter=n_iter if n_iter is not None else task.n_iter)
+        self.vocoder = vocoder
 
     def convert_mel(self, mel: torch.Tensor) -> torch.Tensor:
         """Source dB mel [B, n_mels, frames] -> converted dB mel of the same shape."""
@@ -140,9 +145,10 @@ class VoiceConversionTask(GANTask):
         return loss, {name: value.detach() for name, value in logs.items()}
 
     # ----------------------------------------------------------------- validation and test
-    def inference_module(self, n_iter: int | None = None) -> VoiceConverter:
-        """What ``convert.py`` (and ``infer.py``) run: waveform -> converted waveform via Griffin-Lim."""
-        return VoiceConverter(self, n_iter)
+    def inference_module(self, n_iter: int | None = None, vocoder: nn.Module | None = None) -> VoiceConverter:
+        """What ``convert.py`` runs: waveform -> converted waveform, by Griffin-Lim unless a ``vocoder`` is
+        given: a module from this task's dB mels to audio (a MelGANVocoder with ``mel_audio=self.audio``)."""
+        return VoiceConverter(self, n_iter, vocoder)
 
     def on_validation_epoch_start(self) -> None:
         self.validation_samples = []

@@ -1,0 +1,78 @@
+"""Voice-conversion speed: real-time factor of the full-size converter on 10 s of 22.05 kHz speech.
+
+Times the path ``convert.py`` runs (dB log-mel -> ImprovedGenerator -> audio) with each way of rendering
+audio: Griffin-Lim at the seed's 128 iterations, a full-size MelGAN (rebinned mels), and the generator
+alone (mel in, mel out), round-robin in one process, medians with min-max, load average recorded (PERF.md).
+Weights are random: speed does not depend on them.
+Run: python -m benchmarks.conversion_inference
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from audiogan.tasks.melgan import MelGANVocoder
+from audiogan.train import build_task
+from audiogan.utils.config import compose_config
+from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def _task(model: str):
+    return build_task(compose_config(CONF, [f"model={model}", "paths.output_dir=/tmp"])).eval()
+
+
+def bench_conversion_inference(
+    device: str = "cpu",
+    seconds: float = 10.0,
+    rounds: int = 3,
+    warmup: int = 1,
+    threads: int = 2,
+    seed: int = 0,
+) -> dict:
+    """RTF (processing time / audio duration) of converting one ``seconds``-long utterance, batch 1."""
+    dev = torch.device(device)
+    malloc = tame_malloc() if dev.type == "cpu" else None
+    torch.manual_seed(seed)
+    with torch_threads(threads):
+        task = _task("voice_conversion")
+        griffin_lim = task.inference_module().to(dev)
+        melgan = task.inference_module(vocoder=MelGANVocoder(_task("melgan"), mel_audio=task.audio)).to(dev)
+        speech = 0.1 * torch.randn(int(seconds * task.audio.sample_rate), device=dev)
+        mel = griffin_lim.log_mel(speech[None])
+
+        def generator_only():
+            with torch.inference_mode():
+                return griffin_lim.convert_mel(mel)
+
+        variants = {
+            f"griffin_lim_{griffin_lim.vocoder.n_iter}": lambda: griffin_lim(speech),
+            "melgan": lambda: melgan(speech),
+            "generator_only": generator_only,
+        }
+        load_before = os.getloadavg()
+        runs = round_robin(variants, dev, rounds, warmup)
+        load_after = os.getloadavg()
+    return {
+        "benchmark": "conversion_inference",
+        "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
+        "audio_seconds": seconds,
+        "generator_parameters": sum(p.numel() for p in task.generator.parameters()),
+        "rounds": rounds,
+        "threads": threads,
+        "device": dev.type,
+        "device_name": device_name(dev),
+        "torch": torch.__version__,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "malloc": malloc,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(bench_conversion_inference("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

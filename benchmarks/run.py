@@ -1,6 +1,7 @@
 """``make bench``: every benchmark on the CPU (2 threads) and on a GPU when one is present.
 
-Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>.json and prints it.
+Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>_<cpu[+cuda]>.json (each run
+records its device's name) and prints it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from benchmarks.conversion_inference import bench_conversion_inference
 from benchmarks.denoiser_inference import bench_denoiser_inference
 from benchmarks.melgan_inference import bench_melgan_inference
 from benchmarks.specgan_sampling import bench_specgan_sampling
+from benchmarks.timing import device_name
 from benchmarks.training import FAMILIES, bench_training, runs_of
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -24,7 +26,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main() -> dict:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    results = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(), "runs": []}
+    results = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "host": socket.gethostname(),
+        "devices": {device: device_name(torch.device(device)) for device in devices},
+        "runs": [],
+    }
     for device in devices:
         results["runs"].append(bench_melgan_inference(device))
         results["runs"].append(bench_specgan_sampling(device))
@@ -32,9 +39,12 @@ def main() -> dict:
         results["runs"].append(bench_conversion_inference(device))
         for model, stage in [(family, stage) for family in FAMILIES for stage in runs_of(family)]:
             results["runs"].append(bench_training(model, device, stage=stage))
-            if device == "cuda":
+            # bf16 and torch.compile against the default: every family on a GPU; on 2 CPU cores, where a
+            # full-size step of the bigger families takes seconds to minutes, MelGAN's only
+            if device == "cuda" or model == "melgan":
                 results["runs"].append(bench_training(model, device, precision="bf16-mixed", stage=stage))
-    path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}.json"
+                results["runs"].append(bench_training(model, device, stage=stage, compile=True))
+    path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}_{'+'.join(devices)}.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

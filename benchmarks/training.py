@@ -24,7 +24,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from audiogan.train import build_task
+from audiogan.train import build_task, compile_networks
 from audiogan.utils.config import compose_config
 from benchmarks.timing import device_name, summary, tame_malloc
 
@@ -99,10 +99,12 @@ def bench_training(
     threads: int = 2,
     precision: str = "32-true",
     stage: str | None = None,
+    compile: bool = False,
 ) -> dict:
     """Median seconds per update cycle (one batch for 1:1, five for SpecGAN's 5:1) after warm-up.
 
-    ``stage`` names one stage of a curriculum to time alone (the denoiser's).
+    ``stage`` names one stage of a curriculum to time alone (the denoiser's). ``compile``: as ``compile=true``
+    (inductor); its compilation falls in the warm-up cycles, whose times are reported apart.
     """
     settings = CPU_SETTINGS if device == "cpu" else {}
     batch_size, shape, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
@@ -114,6 +116,8 @@ def bench_training(
     overrides += OVERRIDES.get(model, [])
     cfg = compose_config(CONF, overrides)
     task = build_task(cfg)
+    if compile:
+        compile_networks(task, {"backend": "inductor"})
     timer = BatchTimer()
     trainer = L.Trainer(
         accelerator=device,
@@ -141,6 +145,7 @@ def bench_training(
     item_samples = shape[-1] * hop
     return {
         "benchmark": f"{model}_training" + (f"_{stage}" if stage else ""),
+        "warmup_seconds": sum(timer.times[: warmup_cycles * cycle]),
         "seconds_per_cycle": summary(per_cycle),
         "batches_per_cycle": cycle,
         "cycles_per_second": 1.0 / median,
@@ -151,6 +156,7 @@ def bench_training(
         "item_shape": list(shape),
         "cycles_timed": len(per_cycle),
         "precision": precision,
+        "compile": compile,
         "threads": threads,
         "device": device,
         "device_name": device_name(torch.device(device)),

@@ -35,6 +35,23 @@ TINY_MELGAN = [
     "print_config=false",
 ]
 
+# the MelGAN above trained for 2 batches with one validation
+SHORT_MELGAN = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
+
+# SpecGAN at toy widths on the embedded spoken digits
+TINY_SPECGAN = [
+    "model=specgan",
+    "data=tiny_speech_digits",
+    "model.task.generator.dim=4",
+    "model.task.discriminator.dim=4",
+    "model.batch_size=4",
+    "model.val_clips=2",
+    "model.task.samples_to_log=2",
+    "print_config=false",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+]
+
 # the denoiser at toy widths on the embedded noisy corpus: 2 + 2 + 4 batches (stage 3 at 2:1)
 TINY_DENOISE = [
     "model=hifigan_denoise",
@@ -62,6 +79,26 @@ TINY_DENOISE = [
     "model.val_segment_length=8000",
     "model.val_clips=1",
     "model.task.chunk_seconds=0.2",
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "print_config=false",
+]
+
+
+# toy widths: generator 80 -> 8 -> 16 (1 down, 1 residual block), discriminator 80 -> 8 -> 16
+TINY_VC = [
+    "model=voice_conversion",
+    "data=tiny_speech_parallel",
+    "model.task.generator.hidden_channels=8",
+    "model.task.generator.n_downsample=1",
+    "model.task.generator.n_residual_blocks=1",
+    "model.task.discriminator.hidden_channels=8",
+    "model.task.discriminator.n_layers=2",
+    "model.batch_size=2",
+    "model.segment_frames=32",
+    "model.val_pairs=1",
+    "model.task.samples_to_log=1",
+    "model.task.griffin_lim_iters=2",
     "trainer.num_sanity_val_steps=0",
     "trainer.enable_progress_bar=false",
     "print_config=false",
@@ -115,10 +152,16 @@ def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
     return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
 
 
-def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int = 300):
-    """Run one of the top-level commands as a user would, in the repo root."""
+def cli_env(data_dir: Path, log_dir: Path) -> dict[str, str]:
+    """The environment the commands run in under test: data and logs in tmp dirs, one thread, quiet W&B."""
     env = {**os.environ, "AUDIOGAN_DATA_DIR": str(data_dir), "AUDIOGAN_LOG_DIR": str(log_dir)}
     env.update(WANDB_SILENT="true", OMP_NUM_THREADS="1")
+    return env
+
+
+def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int = 300):
+    """Run one of the top-level commands as a user would, in the repo root."""
+    env = cli_env(data_dir, log_dir)
     return subprocess.run(
         [sys.executable, script, *args],
         cwd=ROOT,

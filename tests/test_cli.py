@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MELGAN, run_cli
+from conftest import CONF, SHORT_MELGAN, TINY_DENOISE, TINY_SPECGAN, TINY_VC, run_cli
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import read_write
 
-SHORT = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
+from audiogan.utils.config import compose_config, wandb_group
 
 
 def _runs(log_dir: Path, kind: str = "runs") -> list[Path]:
@@ -22,7 +26,7 @@ def _metrics(run_dir: Path) -> list[dict[str, str]]:
 
 
 def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
-    result = run_cli("train.py", *SHORT, data_dir=data_dir, log_dir=tmp_path)
+    result = run_cli("train.py", *SHORT_MELGAN, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)
     assert "max_batches: 2" in (run_dir / "config.yaml").read_text()
@@ -40,7 +44,9 @@ def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
 
 
 def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp_path):
-    result = run_cli("train.py", *SHORT, "data.provides=[parallel]", data_dir=data_dir, log_dir=tmp_path)
+    result = run_cli(
+        "train.py", *SHORT_MELGAN, "data.provides=[parallel]", data_dir=data_dir, log_dir=tmp_path
+    )
     assert result.returncode == 1
     assert "model=melgan needs data of kind 'waveform'" in result.stdout
     assert "data=tiny_speech provides ['parallel']" in result.stdout
@@ -62,14 +68,19 @@ def test_config_typo_names_the_key(data_dir, tmp_path):
 def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
     missing = tmp_path / "nowhere" / "LJSpeech-1.1"
     result = run_cli(
-        "train.py", *SHORT, "data=ljspeech", f"data.root={missing}", data_dir=data_dir, log_dir=tmp_path
+        "train.py",
+        *SHORT_MELGAN,
+        "data=ljspeech",
+        f"data.root={missing}",
+        data_dir=data_dir,
+        log_dir=tmp_path,
     )
     assert result.returncode == 1
     assert str(missing) in result.stdout and "metadata.csv" in result.stdout
 
 
 def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
-    result = run_cli("train.py", "-m", *SHORT, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path)
+    result = run_cli("train.py", "-m", *SHORT_MELGAN, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (sweep,) = _runs(tmp_path, "multiruns")
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -79,32 +90,32 @@ def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
         assert (job / "checkpoints" / "last.ckpt").exists()
 
 
-SPECGAN = [
-    "model=specgan",
-    "data=tiny_speech_digits",
-    "model.task.generator.dim=4",
-    "model.task.discriminator.dim=4",
-    "model.batch_size=4",
-    "model.val_clips=2",
-    "model.task.samples_to_log=2",
-    "print_config=false",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-]
-
-
 @pytest.mark.parametrize(
     ("family", "overrides", "counters"),
     [
-        ("melgan", [*SHORT, "model.task.schedule.n_g=2"], {"batches": 2, "d_updates": 2, "g_updates": 4}),
+        (
+            "melgan",
+            [*SHORT_MELGAN, "model.task.schedule.n_g=2"],
+            {"batches": 2, "d_updates": 2, "g_updates": 4},
+        ),
         (
             "specgan",
-            [*SPECGAN, "model.task.schedule.max_batches=10"],
-            {"batches": 10, "d_updates": 10, "g_updates": 2},
+            [*TINY_SPECGAN, "model.task.schedule.max_batches=6"],
+            {"batches": 6, "d_updates": 6, "g_updates": 1},
+        ),
+        # stages of 2 + 2 + 4 batches: G alone, G alone, then 2:1
+        ("hifigan_denoise", TINY_DENOISE, {"batches": 8, "d_updates": 4, "g_updates": 6}),
+        # 1:2 with the D-skip threshold off, so every batch updates D
+        (
+            "voice_conversion",
+            [*TINY_VC, "model.task.schedule.max_batches=4", "model.task.schedule.d_loss_threshold=null"],
+            {"batches": 4, "d_updates": 4, "g_updates": 8},
         ),
     ],
 )
 def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path, family, overrides, counters):
+    """Each rank runs the engine's batches (the checkpoint holds rank zero's counters; a rank that updated
+    a network the other did not would hang DDP's gradient all-reduce instead of finishing)."""
     result = run_cli(
         "train.py",
         *overrides,
@@ -121,24 +132,53 @@ def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path, family,
     assert checkpoint["gan_engine"]["counters"] == {**counters, "d_skipped": 0}
 
 
-@pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
-def test_loggers_write_scalars_and_media(data_dir, tmp_path, logger):
-    result = run_cli("train.py", *SHORT, f"logger={logger}", data_dir=data_dir, log_dir=tmp_path)
+def test_tensorboard_gets_scalars_and_media(data_dir, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = run_cli("train.py", *SHORT_MELGAN, "logger=tensorboard", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)
-    if logger == "tensorboard":
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    (events,) = (run_dir / "tensorboard").glob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events), size_guidance={"audio": 0, "images": 0})
+    accumulator.Reload()
+    tags = accumulator.Tags()
+    assert "val/mel_l1" in tags["scalars"] and "train/d_loss" in tags["scalars"]
+    assert any(t.startswith("samples/") for t in tags["audio"])
+    assert any(t.startswith("images/") for t in tags["images"])
 
-        (events,) = (run_dir / "tensorboard").glob("events.out.tfevents.*")
-        accumulator = EventAccumulator(str(events), size_guidance={"audio": 0, "images": 0})
-        accumulator.Reload()
-        tags = accumulator.Tags()
-        assert "val/mel_l1" in tags["scalars"] and "train/d_loss" in tags["scalars"]
-        assert any(t.startswith("samples/") for t in tags["audio"])
-        assert any(t.startswith("images/") for t in tags["images"])
-    else:
-        (offline_run,) = (run_dir / "wandb").glob("offline-run-*")
-        media = [p.suffix for p in (offline_run / "files" / "media").rglob("*") if p.is_file()]
-        assert ".wav" in media and ".png" in media
-        (records,) = offline_run.glob("run-*.wandb")
-        assert b"optimized_metric" in records.read_bytes()  # the full run config reached W&B
+
+def test_wandb_offline_logs_media_and_a_sample_table_then_resumes_the_same_run(data_dir, tmp_path):
+    result = run_cli("train.py", *SHORT_MELGAN, "logger=wandb", data_dir=data_dir, log_dir=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    (run_dir,) = _runs(tmp_path)
+    (offline_run,) = (run_dir / "wandb").glob("offline-run-*")
+    media = [p for p in (offline_run / "files" / "media").rglob("*") if p.is_file()]
+    assert {".wav", ".png"} <= {p.suffix for p in media}
+    (table,) = [p for p in media if p.name.endswith(".table.json")]
+    columns = json.loads(table.read_text())["columns"]
+    assert columns[:2] == ["batch", "sample"] and {"generated", "reference", "generated_mel"} <= set(columns)
+    (records,) = offline_run.glob("run-*.wandb")
+    record = records.read_bytes()
+    assert b"optimized_metric" in record  # the full run config reached W&B
+    assert b"tiny_speech" in record and b"melgan" in record  # tags and group
+
+    # the same command carried on with ckpt_path=last logs to the same W&B run
+    result = run_cli(
+        "train.py", *SHORT_MELGAN, "logger=wandb", "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _runs(tmp_path) == [run_dir]
+    ids = {p.name.rsplit("-", 1)[1] for p in (run_dir / "wandb").glob("offline-run-*")}
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 2 and ids == {
+        offline_run.name.rsplit("-", 1)[1]
+    }
+
+
+def test_wandb_groups_each_multirun_apart_from_single_runs(data_dir, tmp_path):
+    cfg = compose_config(CONF, [f"paths.log_dir={tmp_path}", "logger=wandb"])
+    assert cfg.logger.wandb.group == "melgan" and cfg.logger.wandb.tags == ["melgan", "tiny_speech"]
+    hydra_cfg = HydraConfig.get()
+    with read_write(hydra_cfg):  # as Hydra sets it for each job of `train.py -m ...`
+        hydra_cfg.mode = RunMode.MULTIRUN
+        hydra_cfg.sweep.dir = str(tmp_path / "melgan" / "multiruns" / "2026-11-21_10-00-00_abc123")
+    assert wandb_group("melgan") == "melgan-2026-11-21_10-00-00_abc123"

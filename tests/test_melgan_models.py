@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from audiogan.export import export_torchscript
+from audiogan.export import ExportSpec, export_torchscript, inference_copy
 from audiogan.models import layers
 from audiogan.models.layers import remove_weight_norm
 from audiogan.models.melgan import MelGANDiscriminator, MelGANGenerator, MelGANInference
@@ -201,7 +201,8 @@ def test_fast_inference_bf16_is_close():
 
 def test_torchscript_export_round_trip(tmp_path):
     g = small_generator()
-    path = export_torchscript(g, tmp_path / "melgan.ts", example_frames=8)
+    spec = ExportSpec(inference_copy(g), torch.randn(1, 16, 8), "log_mel", "audio", dynamic_axes={})
+    path = export_torchscript(spec, tmp_path / "melgan.ts")
     assert [p.name for p in tmp_path.iterdir()] == ["melgan.ts"]
     loaded = torch.jit.load(str(path))
     mel = torch.randn(2, 16, 13)  # another length than the example: the time axis stays dynamic

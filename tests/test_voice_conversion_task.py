@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, quiet_trainer, run_cli
+from conftest import CONF, TINY_VC, quiet_trainer, run_cli
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, Dataset
 
@@ -20,24 +20,6 @@ from audiogan.infer import run
 from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.train import build_datamodule, build_task
 
-# toy widths: generator 80 -> 8 -> 16 (1 down, 1 residual block), discriminator 80 -> 8 -> 16
-TINY_VC = [
-    "model=voice_conversion",
-    "data=tiny_speech_parallel",
-    "model.task.generator.hidden_channels=8",
-    "model.task.generator.n_downsample=1",
-    "model.task.generator.n_residual_blocks=1",
-    "model.task.discriminator.hidden_channels=8",
-    "model.task.discriminator.n_layers=2",
-    "model.batch_size=2",
-    "model.segment_frames=32",
-    "model.val_pairs=1",
-    "model.task.samples_to_log=1",
-    "model.task.griffin_lim_iters=2",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-    "print_config=false",
-]
 N_MELS = 80
 
 

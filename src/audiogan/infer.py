@@ -4,6 +4,7 @@ Each file is read with the project's audio I/O (mono, resampled to the model's r
 task's inference module (MelGAN: log-mel -> generator; denoiser: chunked WaveNet + postnet; voice
 conversion: dB mel -> generator -> Griffin-Lim or a trained MelGAN) and written
 as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the same length as the input.
+``export=`` also writes the task's generator as TorchScript and/or ONNX (:mod:`audiogan.export`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch import nn
 
 from audiogan.audio.io import AudioFileError, audio_info, load_audio, resample, save_audio
 from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
-from audiogan.export import export_torchscript
+from audiogan.export import export_onnx, export_torchscript, onnx_difference
 from audiogan.tasks.melgan import MelGANTask, MelGANVocoder
 from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.utils.config import ConfigError
@@ -32,8 +33,9 @@ from audiogan.utils.config import ConfigError
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
-EXPORTS = ("torchscript",)
+EXPORTS = ("torchscript", "onnx", "all")
 TORCHSCRIPT_NAME = "generator.torchscript.pt"
+ONNX_NAME = "generator.onnx"
 
 
 def inference_module(task: L.LightningModule, **options: Any) -> nn.Module:
@@ -43,6 +45,21 @@ def inference_module(task: L.LightningModule, **options: Any) -> nn.Module:
             f"{type(task).__name__} checkpoints turn no audio into audio; infer.py cannot use them"
         )
     return task.inference_module(**options)
+
+
+def export_generator(task: L.LightningModule, export: str, output_dir: Path) -> None:
+    """Write the task's ``export_spec()`` module as TorchScript and/or ONNX (``export``: one of EXPORTS);
+    an ONNX file is run once in onnxruntime on the example, and its difference to PyTorch logged."""
+    if not hasattr(task, "export_spec"):
+        raise ConfigError(f"{type(task).__name__} checkpoints have no generator to export")
+    spec = task.export_spec()
+    if export in ("torchscript", "all"):
+        log.info("exported %s", export_torchscript(spec, output_dir / TORCHSCRIPT_NAME))
+    if export in ("onnx", "all"):
+        path = export_onnx(spec, output_dir / ONNX_NAME)
+        log.info(
+            "exported %s (onnxruntime vs PyTorch: max abs difference %.2e)", path, onnx_difference(spec, path)
+        )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -171,9 +188,11 @@ def run(
     the generator; returns the summary. Outputs go to a fresh ``<run dir>/<command>/...`` by default."""
     ckpt = checkpoint_file(cfg.ckpt_path)
     if cfg.export is not None and cfg.export not in EXPORTS:
-        raise ConfigError(f"export={cfg.export}; expected one of {EXPORTS} or null")
+        raise ConfigError(f"export={cfg.export}; expected one of {', '.join(EXPORTS)} or null")
     if cfg.input is None and cfg.export is None:
-        raise ConfigError("nothing to do: pass input=<audio file or folder> (and/or export=torchscript)")
+        raise ConfigError(
+            f"nothing to do: pass input=<audio file or folder> (and/or export=<{'|'.join(EXPORTS)}>)"
+        )
     output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, command)
     files = audio_files(Path(cfg.input), exclude=output_dir) if cfg.input is not None else []
     device = resolve_device(cfg.device)
@@ -183,8 +202,8 @@ def run(
             f"{ckpt} is a {type(task).__name__} checkpoint; {command}.py needs a {task_type.__name__} one"
         )
     options = vocoder_options(cfg, task)
-    if cfg.export == "torchscript":
-        log.info("exported %s", export_torchscript(task.generator, output_dir / TORCHSCRIPT_NAME))
+    if cfg.export is not None:
+        export_generator(task, cfg.export, output_dir)
     if not files:
         return None
     module = inference_module(task, **options).to(device).eval()

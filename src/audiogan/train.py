@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from audiogan.launch import check_launch
+from audiogan.resume import resume_checkpoint
 from audiogan.utils.checkpoint import AtomicCheckpointIO
 from audiogan.utils.config import check_model_data
 from audiogan.utils.console import print_config_tree
@@ -34,6 +37,14 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
 
 def build_task(cfg: DictConfig) -> L.LightningModule:
     return instantiate(cfg.model.task, _recursive_=False, _convert_="all")
+
+
+def compile_networks(task: L.LightningModule, options: Mapping[str, Any]) -> None:
+    """``compile=true``: torch.compile the generator and the discriminator(s) in place
+    (``nn.Module.compile``), so parameter names, and with them checkpoints, stay as in an eager run."""
+    for name in ("generator", "discriminator"):
+        getattr(task, name).compile(**options)
+    log.info("compiling generator and discriminator with torch.compile(%s)", dict(options))
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
@@ -58,18 +69,22 @@ def finish_loggers(trainer: L.Trainer) -> None:
 
 def run(cfg: DictConfig) -> float | None:
     """Train one configuration; returns ``cfg.optimized_metric`` (for sweepers), or None."""
+    check_launch(cfg)
     OmegaConf.resolve(cfg)
     if cfg.get("print_config", True):
         print_config_tree(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     task = build_task(cfg)
+    if cfg.get("compile"):
+        compile_networks(task, cfg.compile_options)
     trainer = build_trainer(cfg)
     save_resolved_config(cfg, cfg.paths.output_dir)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg))
     try:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        ckpt_path = resume_checkpoint(cfg.ckpt_path, cfg.paths.output_dir)
+        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.get("test_after_fit"):
             trainer.test(task, datamodule=datamodule, ckpt_path="best")
     finally:

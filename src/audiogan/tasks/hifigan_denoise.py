@@ -18,6 +18,7 @@ from torchmetrics import MeanMetric
 
 from audiogan.audio.features import LogMelSpectrogram
 from audiogan.audio.overlap_add import process_in_chunks
+from audiogan.export import ExportSpec, FinalOutput, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.losses.spectral import LogSpectrogramLoss
 from audiogan.metrics.enhancement import NAMES, EnhancementMetrics
@@ -199,3 +200,15 @@ class HiFiGANDenoiseTask(GANTask):
     def inference_module(self) -> Denoiser:
         """What ``infer.py`` and validation run: the chunked denoiser over this task's generator."""
         return Denoiser(self.generator, self.audio.sample_rate, self.chunk_seconds)
+
+    def export_spec(self, samples: int = 4096) -> ExportSpec:
+        """What ``infer.py export=...`` writes: noisy waveform [B, 1, T] -> denoised waveform [B, 1, T], for
+        any batch size and T, with the postnet as the checkpoint's stage left it (``generator.use_postnet``).
+        One whole-signal pass: long files need the chunking of ``inference_module`` to bound memory."""
+        return ExportSpec(
+            FinalOutput(inference_copy(self.generator)),
+            torch.randn(1, 1, samples, device=self.device),
+            input_name="noisy",
+            output_name="denoised",
+            dynamic_axes={"noisy": {0: "batch", 2: "samples"}, "denoised": {0: "batch", 2: "samples"}},
+        )

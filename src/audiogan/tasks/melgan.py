@@ -12,6 +12,7 @@ from torch import nn
 
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram, MelRebinning
+from audiogan.export import ExportSpec, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
 from audiogan.models.melgan import MelGANInference
@@ -184,3 +185,14 @@ class MelGANTask(GANTask):
     def inference_module(self) -> MelGANResynthesis:
         """What ``infer.py`` runs: log-mel of the input, then the fast generator."""
         return MelGANResynthesis(self)
+
+    def export_spec(self, frames: int = 32) -> ExportSpec:
+        """What ``infer.py export=...`` writes: the generator, log-mel [B, n_mels, frames] (this task's
+        features) -> waveform [B, 1, frames * hop] in [-1, 1], for any batch size and length."""
+        return ExportSpec(
+            inference_copy(self.generator),
+            torch.randn(1, self.generator.n_mels, frames, device=self.device),
+            input_name="log_mel",
+            output_name="audio",
+            dynamic_axes={"log_mel": {0: "batch", 2: "frames"}, "audio": {0: "batch", 2: "samples"}},
+        )

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
+from audiogan.export import Denormalised, ExportSpec, inference_copy
 from audiogan.losses.gradient_penalty import gradient_penalty
 from audiogan.metrics.digits import (
     classify,
@@ -213,4 +214,16 @@ class SpecGANTask(GANTask):
                 )[0],
                 "val/fid": frechet_distance(real_features, fake_features),
             }
+        )
+
+    def export_spec(self) -> ExportSpec:
+        """What ``infer.py export=...`` writes: latent z [B, latent_dim] (U[-1, 1], see ``sample_latent``)
+        -> log magnitude log(|STFT| + 1e-6) [B, 1, 128 bins, 128 frames], this task's features: the
+        generator's normalised output with the training set's moments undone, ready for Griffin-Lim."""
+        return ExportSpec(
+            Denormalised(inference_copy(self.generator), inference_copy(self.moments)),
+            self.generator.sample_latent(1),
+            input_name="z",
+            output_name="log_magnitude",
+            dynamic_axes={"z": {0: "batch"}, "log_magnitude": {0: "batch"}},
         )

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
+from audiogan.export import ExportSpec, inference_copy
 from audiogan.metrics.conversion import mel_cepstral_distortion
 from audiogan.models.global_stats import GlobalStats
 from audiogan.tasks.base import GANTask
@@ -149,6 +150,23 @@ class VoiceConversionTask(GANTask):
         """What ``convert.py`` runs: waveform -> converted waveform, by Griffin-Lim unless a ``vocoder`` is
         given: a module from this task's dB mels to audio (a MelGANVocoder with ``mel_audio=self.audio``)."""
         return VoiceConverter(self, n_iter, vocoder)
+
+    def export_spec(self) -> ExportSpec:
+        """What ``infer.py export=...`` writes: the generator, source mel [B, n_mels, frames] normalised with
+        ``stats.source`` -> converted mel [B, n_mels, frames] in the target's normalised space (undo with
+        ``stats.denormalize_converted``), for any batch size and length.
+
+        The generator pads a length that is not a multiple of its stride, and tracing keeps the branch the
+        example takes, so the example is one frame past a multiple: the pad (0 frames where none is needed)
+        then serves every length."""
+        frames = 4 * self.generator.total_stride + 1
+        return ExportSpec(
+            inference_copy(self.generator),
+            torch.randn(1, self.audio.n_mels, frames, device=self.device),
+            input_name="mel",
+            output_name="converted_mel",
+            dynamic_axes={"mel": {0: "batch", 2: "frames"}, "converted_mel": {0: "batch", 2: "frames"}},
+        )
 
     def on_validation_epoch_start(self) -> None:
         self.validation_samples = []

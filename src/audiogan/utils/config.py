@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
+
+from audiogan.resume import previous_wandb_id, run_dir_name
 
 
 class ConfigError(ValueError):
@@ -25,9 +29,24 @@ def to_dict(node: Any) -> dict:
 
 
 def register_resolvers() -> None:
-    """``${run_id:}`` is a short random id, cached per config, so run dirs never collide."""
+    """``${run_id:}`` is a short random id, cached per config, so run dirs never collide; ``${run_dir:...}``
+    picks a run's dir (``audiogan.resume``: a new one, or the one ``ckpt_path=last`` carries on);
+    ``${wandb_id:...}`` and ``${wandb_group:...}`` name the W&B run (see conf/logger/wandb.yaml)."""
     if not OmegaConf.has_resolver("run_id"):
         OmegaConf.register_new_resolver("run_id", lambda: uuid.uuid4().hex[:6], use_cache=True)
+    if not OmegaConf.has_resolver("run_dir"):
+        OmegaConf.register_new_resolver("run_dir", run_dir_name)
+    if not OmegaConf.has_resolver("wandb_id"):
+        OmegaConf.register_new_resolver("wandb_id", previous_wandb_id)
+    if not OmegaConf.has_resolver("wandb_group"):
+        OmegaConf.register_new_resolver("wandb_group", wandb_group)
+
+
+def wandb_group(family: str) -> str:
+    """W&B group of a run: its family, or ``<family>-<sweep dir name>`` for each job of one multirun."""
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return f"{family}-{Path(HydraConfig.get().sweep.dir).name}"
+    return family
 
 
 def compose_config(config_dir: str, overrides: list[str], name: str = "train") -> DictConfig:

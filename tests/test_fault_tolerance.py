@@ -1,0 +1,131 @@
+"""Runs killed with SIGKILL carry on from their last checkpoint (``ckpt_path=last``), counters intact."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from conftest import ROOT, TINY_MELGAN, cli_env, run_cli
+
+from audiogan.resume import resume_checkpoint, run_dir_name
+
+BUDGET, EVERY = 60, 3
+# one fixed command, relaunched after every kill as a requeued cluster job would be
+COMMAND = [
+    *TINY_MELGAN,
+    f"model.task.schedule.max_batches={BUDGET}",
+    f"trainer.val_check_interval={EVERY}",
+    "ckpt_path=last",
+]
+
+
+def _saved(run_dirs: list[Path]) -> dict | None:
+    """The engine counters and global step in the (only) run's last.ckpt, if it has one yet."""
+    assert len(run_dirs) <= 1, run_dirs  # every launch carries on in the same run dir
+    last = run_dirs[0] / "checkpoints" / "last.ckpt" if run_dirs else None
+    if last is None or not last.is_file():
+        return None
+    checkpoint = torch.load(last, weights_only=False)  # a half-written file would fail to load here
+    return {**checkpoint["gan_engine"]["counters"], "global_step": checkpoint["global_step"]}
+
+
+def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_path):
+    runs = tmp_path / "melgan" / "runs"
+
+    def run_dirs() -> list[Path]:
+        return sorted(runs.glob("*")) if runs.exists() else []
+
+    rng = random.Random(0)
+    saved_batches = 0
+    for _ in range(3):
+        process = subprocess.Popen(
+            [sys.executable, "train.py", *COMMAND],
+            cwd=ROOT,
+            env=cli_env(data_dir, tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while (_saved(run_dirs()) or {}).get("batches", 0) <= saved_batches:  # a new checkpoint
+                assert process.poll() is None, "the run ended before it could be killed"
+                assert time.monotonic() < deadline, "no new checkpoint within 120 s"
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 1.5))  # then somewhere in training, validation or a save
+        finally:
+            process.kill()
+            process.wait()
+        saved = _saved(run_dirs())
+        assert saved["batches"] % EVERY == 0 and saved["batches"] > saved_batches
+        # one D and one G update per batch, counted alike by the engine and by Lightning
+        assert saved["d_updates"] == saved["g_updates"] == saved["batches"]
+        assert saved["global_step"] == 2 * saved["batches"]
+        saved_batches = saved["batches"]
+    assert saved_batches < BUDGET
+
+    result = run_cli("train.py", *COMMAND, data_dir=data_dir, log_dir=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"resuming {run_dirs()[0]}" in result.stdout
+    final = _saved(run_dirs())
+    assert final == {
+        "batches": BUDGET,
+        "d_updates": BUDGET,
+        "g_updates": BUDGET,
+        "d_skipped": 0,
+        "global_step": 2 * BUDGET,
+    }
+    assert not list(run_dirs()[0].glob("checkpoints/.*.tmp"))
+
+
+def test_last_starts_fresh_when_no_run_of_the_command_exists(data_dir, tmp_path):
+    short = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
+    result = run_cli("train.py", *short, "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "no earlier run of this command" in result.stdout
+    # a different command (another loss) does not carry on that run
+    result = run_cli("train.py", *short, "loss=hinge", "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "no earlier run of this command" in result.stdout
+    assert len(list((tmp_path / "melgan" / "runs").iterdir())) == 2
+
+
+def _earlier_run(runs: Path, name: str, overrides: list[str], checkpoint: bool = True) -> Path:
+    run = runs / name
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if checkpoint:
+        (run / "checkpoints").mkdir()
+        (run / "checkpoints" / "last.ckpt").write_bytes(b"x")
+    return run
+
+
+def test_last_picks_the_newest_run_of_the_same_overrides_that_has_a_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    command = ["loss=hinge", "model.batch_size=2"]
+    _earlier_run(tmp_path, "2026-01-01_00-00-00_aaaaaa", command)
+    match = _earlier_run(tmp_path, "2026-01-02_00-00-00_bbbbbb", [*reversed(command), "ckpt_path=last"])
+    _earlier_run(tmp_path, "2026-01-03_00-00-00_cccccc", command, checkpoint=False)  # killed before a save
+    _earlier_run(tmp_path, "2026-01-04_00-00-00_dddddd", ["loss=lsgan", "model.batch_size=2"])
+    assert run_dir_name(str(tmp_path), "new", "last", [*command, "ckpt_path=last"]) == str(match)
+    assert run_dir_name(str(tmp_path), "new", None, command) == str(tmp_path / "new")
+    assert run_dir_name(str(tmp_path), "new", "last", ["loss=wgan"]) == str(tmp_path / "new")
+
+
+def test_torchrun_ranks_share_one_run_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job42")
+    name = run_dir_name(str(tmp_path), "2026-01-01_00-00-00_abcdef", None, [])
+    assert name == str(tmp_path / "torchrun_job42")
+
+
+def test_resuming_removes_temp_files_of_an_interrupted_save(tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "last.ckpt").write_bytes(b"x")
+    (checkpoints / ".last.ckpt.k2j3.tmp").write_bytes(b"half")
+    assert resume_checkpoint("last", str(tmp_path)) == str(checkpoints / "last.ckpt")
+    assert [p.name for p in checkpoints.iterdir()] == ["last.ckpt"]
+    assert resume_checkpoint("some/file.ckpt", str(tmp_path)) == "some/file.ckpt"

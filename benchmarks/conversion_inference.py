@@ -10,7 +10,6 @@ Run: python -m benchmarks.conversion_inference
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -18,7 +17,7 @@ import torch
 from audiogan.tasks.melgan import MelGANVocoder
 from audiogan.train import build_task
 from audiogan.utils.config import compose_config
-from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
+from benchmarks.timing import bench_conditions, round_robin, summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -37,9 +36,7 @@ def bench_conversion_inference(
 ) -> dict:
     """RTF (processing time / audio duration) of converting one ``seconds``-long utterance, batch 1."""
     dev = torch.device(device)
-    malloc = tame_malloc() if dev.type == "cpu" else None
-    torch.manual_seed(seed)
-    with torch_threads(threads):
+    with bench_conditions(dev, threads, seed) as conditions:
         task = _task("voice_conversion")
         griffin_lim = task.inference_module().to(dev)
         melgan = task.inference_module(vocoder=MelGANVocoder(_task("melgan"), mel_audio=task.audio)).to(dev)
@@ -55,22 +52,14 @@ def bench_conversion_inference(
             "melgan": lambda: melgan(speech),
             "generator_only": generator_only,
         }
-        load_before = os.getloadavg()
         runs = round_robin(variants, dev, rounds, warmup)
-        load_after = os.getloadavg()
     return {
         "benchmark": "conversion_inference",
         "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
         "audio_seconds": seconds,
         "generator_parameters": sum(p.numel() for p in task.generator.parameters()),
         "rounds": rounds,
-        "threads": threads,
-        "device": dev.type,
-        "device_name": device_name(dev),
-        "torch": torch.__version__,
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "malloc": malloc,
+        **conditions,
     }
 
 

@@ -8,13 +8,12 @@ Run: python -m benchmarks.denoiser_inference
 from __future__ import annotations
 
 import json
-import os
 
 import torch
 
 from audiogan.models.hifigan_denoise import DenoisingGenerator
 from audiogan.tasks.hifigan_denoise import Denoiser
-from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
+from benchmarks.timing import bench_conditions, round_robin, summary
 
 
 def bench_denoiser_inference(
@@ -29,9 +28,7 @@ def bench_denoiser_inference(
 ) -> dict:
     """RTF (processing time / audio duration) of the default denoiser, postnet on, batch 1."""
     dev = torch.device(device)
-    malloc = tame_malloc() if dev.type == "cpu" else None
-    torch.manual_seed(seed)
-    with torch_threads(threads):
+    with bench_conditions(dev, threads, seed) as conditions:
         denoiser = Denoiser(DenoisingGenerator().eval().to(dev), sample_rate, chunk_seconds)
         noisy = 0.1 * torch.randn(int(seconds * sample_rate), device=dev)
 
@@ -40,9 +37,7 @@ def bench_denoiser_inference(
                 return denoiser(noisy)
 
         variants = {"fp32": lambda: denoiser(noisy), "bf16_autocast": bf16}
-        load_before = os.getloadavg()
         runs = round_robin(variants, dev, rounds, warmup)
-        load_after = os.getloadavg()
     return {
         "benchmark": "denoiser_inference",
         "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
@@ -50,13 +45,7 @@ def bench_denoiser_inference(
         "chunk_seconds": chunk_seconds,
         "context_samples": denoiser.context,
         "rounds": rounds,
-        "threads": threads,
-        "device": dev.type,
-        "device_name": device_name(dev),
-        "torch": torch.__version__,
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "malloc": malloc,
+        **conditions,
     }
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import statistics
 
 import torch
 
 from audiogan.models.layers import remove_weight_norm
 from audiogan.models.melgan import MelGANGenerator, MelGANInference
-from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
+from benchmarks.timing import bench_conditions, round_robin, summary
 
 
 def bench_melgan_inference(
@@ -33,9 +32,7 @@ def bench_melgan_inference(
 ) -> dict:
     """RTF (synthesis time / audio duration) of the default MelGAN generator on ``seconds`` of audio."""
     dev = torch.device(device)
-    malloc = tame_malloc() if dev.type == "cpu" else None
-    torch.manual_seed(seed)
-    with torch_threads(threads):
+    with bench_conditions(dev, threads, seed) as conditions:
         generator = MelGANGenerator().eval().to(dev)
         baked = remove_weight_norm(copy.deepcopy(generator))
         fast = MelGANInference(generator).to(dev)
@@ -58,7 +55,6 @@ def bench_melgan_inference(
             "plain_bf16_autocast": autocast_bf16(baked),
             "fast_bf16": lambda: fast_bf16(mel),
         }
-        load_before = os.getloadavg()
         with torch.inference_mode():
             reference = generator(mel)
             max_abs_diff = {
@@ -66,7 +62,6 @@ def bench_melgan_inference(
                 "fast_bf16": (fast_bf16(mel) - reference).abs().max().item(),
             }
             runs = round_robin(variants, dev, rounds, warmup)
-        load_after = os.getloadavg()
     times = {name: [seconds for seconds, _ in run] for name, run in runs.items()}
 
     rtf = {name: summary([t / duration for t in ts]) for name, ts in times.items()}
@@ -87,13 +82,7 @@ def bench_melgan_inference(
         "frames": frames,
         "batch_size": batch_size,
         "rounds": rounds,
-        "threads": threads,
-        "device": dev.type,
-        "device_name": device_name(dev),
-        "torch": torch.__version__,
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "malloc": malloc,
+        **conditions,
     }
 
 

@@ -8,34 +8,31 @@ Run: python -m benchmarks.specgan_sampling
 from __future__ import annotations
 
 import json
-import os
 import statistics
 
 import torch
 
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert
 from audiogan.models.specgan import SpecGANGenerator
-from benchmarks.timing import device_name, round_robin, summary, tame_malloc, torch_threads
+from benchmarks.timing import bench_conditions, round_robin, summary
 
 
 def bench_specgan_sampling(
     device: str = "cpu", batch_size: int = 64, rounds: int = 5, threads: int = 2, griffin_lim_iters: int = 16
 ) -> dict:
     dev = torch.device(device)
-    malloc = tame_malloc() if dev.type == "cpu" else None
-    torch.manual_seed(0)
-    generator = SpecGANGenerator().eval().to(dev)
-    moments = (
-        FrequencyMoments().to(dev).compute([torch.randn(8, 16384, device=dev) * 0.1], LogMagnitudeSTFT())
-    )
-    z = generator.sample_latent(batch_size)
-    variants = {
-        "generator": lambda: generator(z),
-        "generator_and_griffin_lim": lambda: invert(generator(z), moments, griffin_lim_iters),
-    }
-    load_before = os.getloadavg()
-    with torch.inference_mode(), torch_threads(threads):
-        runs = round_robin(variants, dev, rounds)
+    with bench_conditions(dev, threads) as conditions:
+        generator = SpecGANGenerator().eval().to(dev)
+        moments = (
+            FrequencyMoments().to(dev).compute([torch.randn(8, 16384, device=dev) * 0.1], LogMagnitudeSTFT())
+        )
+        z = generator.sample_latent(batch_size)
+        variants = {
+            "generator": lambda: generator(z),
+            "generator_and_griffin_lim": lambda: invert(generator(z), moments, griffin_lim_iters),
+        }
+        with torch.inference_mode():
+            runs = round_robin(variants, dev, rounds)
     times = {name: [seconds for seconds, _ in run] for name, run in runs.items()}
     return {
         "benchmark": "specgan_sampling",
@@ -43,13 +40,7 @@ def bench_specgan_sampling(
         "clips_per_second": {name: batch_size / statistics.median(ts) for name, ts in times.items()},
         "batch_size": batch_size,
         "griffin_lim_iters": griffin_lim_iters,
-        "threads": threads,
-        "device": dev.type,
-        "device_name": device_name(dev),
-        "torch": torch.__version__,
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "malloc": malloc,
+        **conditions,
     }
 
 

@@ -14,7 +14,7 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -88,3 +88,22 @@ def round_robin(
         for name, fn in variants.items():
             runs[name].append(timed(fn, device))
     return runs
+
+
+@contextlib.contextmanager
+def bench_conditions(device: torch.device, threads: int, seed: int = 0) -> Iterator[dict]:
+    """Run a benchmark's body as PERF.md asks (glibc malloc tamed on the CPU, ``threads`` intra-op threads,
+    seeded) and collect what its result must say about the conditions: device, torch version, allocator
+    settings, load average before and after. The yielded dict is complete when the block ends."""
+    record = {
+        "threads": threads,
+        "device": device.type,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "malloc": tame_malloc() if device.type == "cpu" else None,
+        "load_average_before": os.getloadavg(),
+    }
+    torch.manual_seed(seed)
+    with torch_threads(threads):
+        yield record
+    record["load_average_after"] = os.getloadavg()

@@ -14,7 +14,6 @@ Run: python -m benchmarks.training [melgan|specgan|hifigan_denoise|voice_convers
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from audiogan.train import build_task, compile_networks
 from audiogan.utils.config import compose_config
-from benchmarks.timing import device_name, summary, tame_malloc
+from benchmarks.timing import bench_conditions, summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -108,36 +107,35 @@ def bench_training(
     """
     settings = CPU_SETTINGS if device == "cpu" else {}
     batch_size, shape, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
-    malloc = tame_malloc() if device == "cpu" else None
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
     overrides = [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
     overrides += [f"model.task.schedule.only_stage={stage}"] if stage else []
     overrides += OVERRIDES.get(model, [])
     cfg = compose_config(CONF, overrides)
-    task = build_task(cfg)
-    if compile:
-        compile_networks(task, {"backend": "inductor"})
     timer = BatchTimer()
-    trainer = L.Trainer(
-        accelerator=device,
-        devices=1,
-        precision=precision,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-        num_sanity_val_steps=0,
-    )
-    load_before = os.getloadavg()
-    items = (warmup_cycles + cycles) * cycle * batch_size
-    dataset = RandomItems(items, shape, KEYS.get(model, ("audio",)))
-    loader = DataLoader(dataset, batch_size=batch_size)
-    if getattr(task, "moments", None) is not None:  # SpecGAN normalises with its training data's moments
-        task.moments.compute([torch.stack([dataset[i]["audio"] for i in range(batch_size)])], task.features)
-    trainer.fit(task, train_dataloaders=loader)
+    with bench_conditions(torch.device(device), threads) as conditions:
+        task = build_task(cfg)
+        if compile:
+            compile_networks(task, {"backend": "inductor"})
+        trainer = L.Trainer(
+            accelerator=device,
+            devices=1,
+            precision=precision,
+            max_epochs=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[timer],
+            num_sanity_val_steps=0,
+        )
+        items = (warmup_cycles + cycles) * cycle * batch_size
+        dataset = RandomItems(items, shape, KEYS.get(model, ("audio",)))
+        loader = DataLoader(dataset, batch_size=batch_size)
+        if getattr(task, "moments", None) is not None:  # SpecGAN normalises with its training data's moments
+            task.moments.compute(
+                [torch.stack([dataset[i]["audio"] for i in range(batch_size)])], task.features
+            )
+        trainer.fit(task, train_dataloaders=loader)
     timed = timer.times[warmup_cycles * cycle :]
     per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed), cycle)]
     median = statistics.median(per_cycle)
@@ -157,13 +155,7 @@ def bench_training(
         "cycles_timed": len(per_cycle),
         "precision": precision,
         "compile": compile,
-        "threads": threads,
-        "device": device,
-        "device_name": device_name(torch.device(device)),
-        "torch": torch.__version__,
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "malloc": malloc,
+        **conditions,
     }
 
 

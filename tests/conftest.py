@@ -142,14 +142,20 @@ def compose_cfg(data_dir, tmp_path):
     return _compose
 
 
+def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path) -> Path:
+    """The run dir of ``python train.py <overrides>`` trained for two batches with one validation."""
+    two_batches = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
+    result = run_cli("train.py", *overrides, *two_batches, data_dir=data_dir, log_dir=log_dir)
+    assert result.returncode == 0, result.stdout[-3000:]
+    (run,) = (log_dir / family / "runs").iterdir()
+    return run
+
+
 @pytest.fixture(scope="session")
 def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
-    """A tiny MelGAN trained for two batches through the CLI, once for the session."""
-    log_dir = tmp_path_factory.mktemp("melgan_runs")
-    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
-    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
+    """A tiny MelGAN's last checkpoint after two batches through the CLI, once for the session."""
+    run = trained_run("melgan", TINY_MELGAN, data_dir, tmp_path_factory.mktemp("melgan_runs"))
+    return run / "checkpoints" / "last.ckpt"
 
 
 def cli_env(data_dir: Path, log_dir: Path) -> dict[str, str]:

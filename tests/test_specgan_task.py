@@ -7,7 +7,7 @@ import csv
 import lightning as L
 import soundfile as sf
 import torch
-from conftest import quiet_trainer, run_cli
+from conftest import TINY_SPECGAN, quiet_trainer, run_cli
 from omegaconf import open_dict
 from torch.utils.data import DataLoader
 
@@ -15,18 +15,8 @@ from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.digit_classifier import train_digit_classifier
 from audiogan.train import build_datamodule, build_task, run
 
-TINY_SPECGAN = [
-    "model=specgan",
-    "data=tiny_speech_digits",
-    "model.task.generator.dim=4",
-    "model.task.discriminator.dim=4",
-    "model.batch_size=4",
-    "model.task.samples_to_log=4",
-    "model.val_clips=4",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-    "print_config=false",
-]
+# four samples and four validation clips (the shared toy config keeps two)
+SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4"]
 
 
 def test_five_to_one_schedule_moments_and_digit_metrics(compose_cfg, data_dir, tmp_path):
@@ -34,7 +24,7 @@ def test_five_to_one_schedule_moments_and_digit_metrics(compose_cfg, data_dir, t
     settings = {"channels": 4, "epochs": 1, "batch_size": 8, "max_steps": 2}
     train_digit_classifier(TinySpeech(data_dir, subset="digits"), classifier, device="cpu", **settings)
     cfg = compose_cfg(
-        *TINY_SPECGAN,
+        *SPECGAN_4,
         "model.task.schedule.max_batches=10",
         "trainer.val_check_interval=10",
         f"model.task.digit_classifier={classifier}",
@@ -63,7 +53,7 @@ def test_five_to_one_schedule_moments_and_digit_metrics(compose_cfg, data_dir, t
 
 
 def test_real_spectrograms_are_128_by_128_in_tanh_range(compose_cfg):
-    cfg = compose_cfg(*TINY_SPECGAN)
+    cfg = compose_cfg(*SPECGAN_4)
     datamodule, task = build_datamodule(cfg), build_task(cfg)
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -77,7 +67,7 @@ def test_real_spectrograms_are_128_by_128_in_tanh_range(compose_cfg):
 
 def test_critic_separates_real_from_fake_on_a_fixed_batch(compose_cfg):
     cfg = compose_cfg(
-        *TINY_SPECGAN,
+        *SPECGAN_4,
         "model.task.optim.generator.lr=0",
         "model.task.optim.discriminator.lr=1e-3",
         "model.task.schedule.max_batches=25",
@@ -101,7 +91,7 @@ def test_critic_separates_real_from_fake_on_a_fixed_batch(compose_cfg):
 def test_sampling_command_writes_wavs_and_grid(data_dir, tmp_path):
     result = run_cli(
         "train.py",
-        *TINY_SPECGAN,
+        *SPECGAN_4,
         "model.task.schedule.max_batches=5",
         "trainer.val_check_interval=5",
         data_dir=data_dir,

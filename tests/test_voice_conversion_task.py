@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_VC, quiet_trainer, run_cli
+from conftest import CONF, TINY_VC, quiet_trainer, run_cli, trained_run
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, Dataset
 
@@ -157,11 +157,7 @@ def test_datamodule_serves_aligned_crops(compose_cfg):
 @pytest.fixture(scope="module")
 def vc_run(data_dir, tmp_path_factory) -> Path:
     """The run dir of a tiny voice-conversion model trained for two batches through train.py."""
-    log_dir = tmp_path_factory.mktemp("vc_runs")
-    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
-    result = run_cli("train.py", *TINY_VC, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return next(log_dir.glob("voice_conversion/runs/*"))
+    return trained_run("voice_conversion", TINY_VC, data_dir, tmp_path_factory.mktemp("vc_runs"))
 
 
 @pytest.fixture(scope="module")

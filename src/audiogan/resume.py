@@ -58,7 +58,7 @@ def resume_checkpoint(ckpt_path: str | None, output_dir: str) -> str | None:
         return None
     for stale in last.parent.glob(".*.tmp"):
         log.warning("removing %s, left by a save that was interrupted", stale)
-        stale.unlink()
+        stale.unlink(missing_ok=True)  # another DDP rank may have removed it already
     log.info("ckpt_path=last: resuming %s", last)
     return str(last)
 

@@ -13,8 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
-import onnxruntime
 import torch
 from torch import nn
 
@@ -84,6 +82,8 @@ def export_onnx(spec: ExportSpec, path: str | os.PathLike, opset: int = ONNX_OPS
     latter implements opset 18 and up only, and its down-conversion to 17 fails for these generators (no
     adapter for Pad: MelGAN and voice conversion stay at 18; the denoiser's Split becomes an invalid node).
     """
+    import onnx  # here, not at the top: every task imports this module, and onnx costs each start ~0.07 s
+
     path = Path(path)
     with atomic_write(path) as tmp:
         torch.onnx.export(
@@ -102,6 +102,8 @@ def export_onnx(spec: ExportSpec, path: str | os.PathLike, opset: int = ONNX_OPS
 
 def run_onnx(path: str | os.PathLike, x: torch.Tensor) -> torch.Tensor:
     """The output of an exported single-input model for ``x``, computed by onnxruntime on the CPU."""
+    import onnxruntime  # here, not at the top: another ~0.06 s of every start otherwise
+
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (output,) = session.run(None, {session.get_inputs()[0].name: x.detach().cpu().numpy()})
     return torch.from_numpy(output)

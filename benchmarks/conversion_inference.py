@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 
-from audiogan.tasks.melgan import MelGANVocoder
 from audiogan.train import build_task
 from audiogan.utils.config import compose_config
 from benchmarks.timing import bench_conditions, round_robin, summary
@@ -39,7 +38,7 @@ def bench_conversion_inference(
     with bench_conditions(dev, threads, seed) as conditions:
         task = _task("voice_conversion")
         griffin_lim = task.inference_module().to(dev)
-        melgan = task.inference_module(vocoder=MelGANVocoder(_task("melgan"), mel_audio=task.audio)).to(dev)
+        melgan = task.inference_module(vocoder=_task("melgan").mel_vocoder(task.audio)).to(dev)
         speech = 0.1 * torch.randn(int(seconds * task.audio.sample_rate), device=dev)
         mel = griffin_lim.log_mel(speech[None])
 

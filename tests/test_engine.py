@@ -53,6 +53,7 @@ class ToyTask(GANTask):
         self.g_batches: list[int] = []
         self.g_adversarial: list[bool] = []
         self.stages_started: list[str] = []
+        self.handed_over: list[int | None] = []
 
     def on_stage_start(self, stage):
         self.stages_started.append(stage.name)
@@ -60,25 +61,26 @@ class ToyTask(GANTask):
     def generate(self, batch):
         return {"fake": self.generator(batch["x"])}
 
-    def discriminator_loss(self, batch, outputs):
+    def discriminator_loss(self, batch, generated):
         self.d_batches.append(int(batch["x"][0, 0]))
-        loss = self.discriminator(outputs["fake"].detach()).mean() - self.discriminator(batch["x"]).mean()
+        loss = self.discriminator(generated["fake"].detach()).mean() - self.discriminator(batch["x"]).mean()
         if self.fixed_d_loss is not None:
             loss = loss * 0 + self.fixed_d_loss
         if self.nan_at == self.counters.batches:
             loss = loss * float("nan")
-        return loss, {"train/d_loss": loss}
+        return loss, {"train/d_loss": loss}, {"d_batch": int(batch["x"][0, 0])}
 
-    def generator_loss(self, batch, outputs, adversarial):
+    def generator_loss(self, batch, generated, adversarial, from_discriminator):
         self.g_batches.append(int(batch["x"][0, 0]))
         self.g_adversarial.append(adversarial)
-        loss = outputs["fake"].pow(2).mean()
+        self.handed_over.append(from_discriminator.get("d_batch"))
+        loss = generated["fake"].pow(2).mean()
         if adversarial:
-            loss = loss - self.discriminator(outputs["fake"]).mean()
+            loss = loss - self.discriminator(generated["fake"]).mean()
         return loss, {"train/g_loss": loss}
 
-    def validation_step(self, batch, batch_idx):
-        self.log("val/metric", 1.0, batch_size=1)
+    def evaluate(self, batch, batch_idx):
+        return {"metric": torch.tensor(1.0)}, None
 
 
 def fit(task: GANTask, batches: int = 10, epochs: int = -1, ckpt_path=None, offset: float = 0.0) -> L.Trainer:
@@ -111,6 +113,14 @@ def test_one_to_two_updates_generator_twice_on_the_same_batch():
     task = ToyTask(schedule={"n_d": 1, "n_g": 2, "max_batches": 3})
     fit(task)
     assert task.g_batches == [0, 0, 1, 1, 2, 2]
+    assert task.handed_over == [0, 0, 1, 1, 2, 2]  # both G updates get what D handed over on their batch
+
+
+def test_generator_gets_what_the_discriminator_step_of_its_batch_handed_over():
+    task = ToyTask(schedule={"n_d": 2, "n_g": 1, "warmup_batches": 2, "max_batches": 6})
+    fit(task, batches=6)
+    assert task.g_batches == [0, 1, 3, 5]
+    assert task.handed_over == [None, None, 3, 5]  # nothing in warm-up, then the D step of the same batch
 
 
 def test_warmup_is_generator_only_then_cycle_starts():

@@ -107,7 +107,7 @@ def test_stage_one_losses_fall_on_a_fixed_batch(compose_cfg):
     optimizer = torch.optim.Adam(task.generator.parameters(), lr=3e-3)
     losses = []
     for _ in range(40):
-        loss, logs = task.generator_loss(batch, task.generate(batch), adversarial=False)
+        loss, logs = task.generator_loss(batch, task.generate(batch), False, from_discriminator={})
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

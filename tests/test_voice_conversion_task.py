@@ -54,7 +54,7 @@ def test_seed_defaults_are_the_config(compose_cfg):
     assert (task.schedule.n_d, task.schedule.n_g, task.schedule.d_loss_threshold) == (1, 2, 0.3)
     assert task.optim.generator.lr == 1e-4 and list(task.optim.generator.betas) == [0.5, 0.999]
     assert task.optim.generator.weight_decay == 1e-5 and task.optim.grad_clip.generator == 1.0
-    assert task.loss_weights.l1 == 25.0 and task.label_smoothing == 0.1
+    assert task.loss_weights.l1 == 25.0
     assert task.scheduler.generator.monitor == "val/l1" and task.scheduler.generator.scheduler.factor == 0.7
     assert (cfg.audio.sample_rate, cfg.audio.n_mels, cfg.audio.hop_length, cfg.audio.win_length) == (
         22050,
@@ -64,6 +64,12 @@ def test_seed_defaults_are_the_config(compose_cfg):
     )
     assert (cfg.audio.fmin, cfg.audio.fmax, cfg.audio.log) == (20, 8000, "db")
     assert cfg.audio.griffin_lim_iters == 128
+
+
+def test_the_objective_smooths_real_labels_as_configured_and_the_task_keeps_the_users_value(compose_cfg):
+    assert _task(compose_cfg).adversarial.real_target == 0.9  # BCE, real label 0.9 by default
+    assert _task(compose_cfg, "loss.label_smoothing=0.2").adversarial.real_target == 0.8
+    assert _task(compose_cfg, "loss=bce").adversarial.real_target == 1.0
 
 
 def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budget(compose_cfg):
@@ -220,9 +226,9 @@ def test_convert_refuses_other_checkpoints_by_name(vc_run, source_files, melgan_
     assert f"{melgan_ckpt} is a MelGANTask checkpoint; convert.py needs a VoiceConversionTask one" in text
     vc_ckpt = vc_run / "checkpoints" / "last.ckpt"
     text = _convert_error(caplog, tmp_path, vc_ckpt, inputs, f"vocoder_ckpt={vc_ckpt}")
-    assert f"vocoder_ckpt={vc_ckpt} is a VoiceConversionTask checkpoint; expected one trained with " in text
+    assert f"vocoder_ckpt={vc_ckpt}: VoiceConversionTask checkpoints offer no mel vocoder" in text
     text = _convert_error(caplog, tmp_path, melgan_ckpt, inputs, "griffin_lim_iters=4")
-    assert "griffin_lim_iters apply to voice-conversion checkpoints only" in text
+    assert f"griffin_lim_iters do not apply to {melgan_ckpt}, a MelGANTask checkpoint" in text
     text = _convert_error(caplog, tmp_path, vc_ckpt, inputs, "griffin_lim_iters=0")
     assert "griffin_lim_iters must be >= 1, got 0" in text
     assert not list(tmp_path.rglob("*.wav"))

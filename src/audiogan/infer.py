@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
@@ -26,8 +25,7 @@ from torch import nn
 from audiogan.audio.io import AudioFileError, audio_info, load_audio, resample, save_audio
 from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_onnx, export_torchscript, onnx_difference
-from audiogan.tasks.melgan import MelGANTask, MelGANVocoder
-from audiogan.tasks.voice_conversion import VoiceConversionTask
+from audiogan.tasks.base import GANTask, UnsupportedCommand
 from audiogan.utils.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -36,22 +34,13 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
 EXPORTS = ("torchscript", "onnx", "all")
 TORCHSCRIPT_NAME = "generator.torchscript.pt"
 ONNX_NAME = "generator.onnx"
+# infer.yaml keys -> the inference_module argument each becomes (vocoder_ckpt: its mel_vocoder)
+OPTION_KEYS = {"griffin_lim_iters": "griffin_lim_iters", "vocoder_ckpt": "vocoder"}
 
 
-def inference_module(task: L.LightningModule, **options: Any) -> nn.Module:
-    """The task's inference path: a module mapping a waveform [T] at its ``sample_rate`` to one [T]."""
-    if not hasattr(task, "inference_module"):
-        raise ConfigError(
-            f"{type(task).__name__} checkpoints turn no audio into audio; infer.py cannot use them"
-        )
-    return task.inference_module(**options)
-
-
-def export_generator(task: L.LightningModule, export: str, output_dir: Path) -> None:
+def export_generator(task: GANTask, export: str, output_dir: Path) -> None:
     """Write the task's ``export_spec()`` module as TorchScript and/or ONNX (``export``: one of EXPORTS);
     an ONNX file is run once in onnxruntime on the example, and its difference to PyTorch logged."""
-    if not hasattr(task, "export_spec"):
-        raise ConfigError(f"{type(task).__name__} checkpoints have no generator to export")
     spec = task.export_spec()
     if export in ("torchscript", "all"):
         log.info("exported %s", export_torchscript(spec, output_dir / TORCHSCRIPT_NAME))
@@ -152,37 +141,34 @@ def resynthesise(
     return InferenceSummary(written, skipped, seconds, time.perf_counter() - start, output_dir)
 
 
-def vocoder_options(cfg: DictConfig, task: L.LightningModule) -> dict[str, Any]:
-    """``griffin_lim_iters`` / ``vocoder_ckpt`` as arguments of a voice-conversion task's inference module."""
-    given = [key for key in ("griffin_lim_iters", "vocoder_ckpt") if cfg.get(key) is not None]
-    if not given:
-        return {}
-    if not isinstance(task, VoiceConversionTask):
+def inference_options(cfg: DictConfig, task: GANTask) -> dict[str, Any]:
+    """The options of ``cfg`` that were set, as arguments of the task's ``inference_module``; an option
+    its family does not take (``task.inference_options``) is refused by name."""
+    given = {key: cfg.get(key) for key in OPTION_KEYS if cfg.get(key) is not None}
+    refused = [key for key in given if OPTION_KEYS[key] not in task.inference_options]
+    if refused:
         raise ConfigError(
-            f"{' and '.join(given)} apply to voice-conversion checkpoints only; {cfg.ckpt_path} is a "
-            f"{type(task).__name__} checkpoint (leave them null)"
+            f"{' and '.join(refused)} do not apply to {cfg.ckpt_path}, a {type(task).__name__} checkpoint "
+            "(leave them null)"
         )
     options: dict[str, Any] = {}
-    if cfg.get("griffin_lim_iters") is not None:
-        options["n_iter"] = int(cfg.griffin_lim_iters)
-        if options["n_iter"] < 1:
-            raise ConfigError(f"griffin_lim_iters must be >= 1, got {options['n_iter']}")
-    if cfg.get("vocoder_ckpt") is not None:
-        vocoder_task = load_task(cfg.vocoder_ckpt)
-        if not isinstance(vocoder_task, MelGANTask):
-            raise ConfigError(
-                f"vocoder_ckpt={cfg.vocoder_ckpt} is a {type(vocoder_task).__name__} checkpoint; "
-                "expected one trained with model=melgan"
-            )
+    if "griffin_lim_iters" in given:
+        options["griffin_lim_iters"] = int(given["griffin_lim_iters"])
+        if options["griffin_lim_iters"] < 1:
+            raise ConfigError(f"griffin_lim_iters must be >= 1, got {options['griffin_lim_iters']}")
+    if "vocoder_ckpt" in given:
+        path = given["vocoder_ckpt"]
         try:
-            options["vocoder"] = MelGANVocoder(vocoder_task, mel_audio=task.audio)
+            options["vocoder"] = load_task(path).mel_vocoder(mel_audio=task.audio)
+        except UnsupportedCommand as err:
+            raise ConfigError(f"vocoder_ckpt={path}: {err}; expected a vocoder (model=melgan)") from err
         except ValueError as err:
-            raise ConfigError(f"vocoder_ckpt={cfg.vocoder_ckpt} cannot vocode these mels: {err}") from err
+            raise ConfigError(f"vocoder_ckpt={path} cannot vocode these mels: {err}") from err
     return options
 
 
 def run(
-    cfg: DictConfig, command: str = "infer", task_type: type[L.LightningModule] | None = None
+    cfg: DictConfig, command: str = "infer", task_type: type[GANTask] | None = None
 ) -> InferenceSummary | None:
     """``infer.py`` (and ``convert.py``, which asks for a ``task_type``): process ``cfg.input`` and/or export
     the generator; returns the summary. Outputs go to a fresh ``<run dir>/<command>/...`` by default."""
@@ -201,12 +187,12 @@ def run(
         raise ConfigError(
             f"{ckpt} is a {type(task).__name__} checkpoint; {command}.py needs a {task_type.__name__} one"
         )
-    options = vocoder_options(cfg, task)
+    options = inference_options(cfg, task)
     if cfg.export is not None:
         export_generator(task, cfg.export, output_dir)
     if not files:
         return None
-    module = inference_module(task, **options).to(device).eval()
+    module = task.inference_module(**options).to(device).eval()
     summary = resynthesise(module, files, output_dir, skip_unreadable=Path(cfg.input).is_dir())
     log.info("%s", summary)
     return summary

@@ -22,14 +22,8 @@ def run(cfg: DictConfig) -> Path:
     if cfg.n < 1:
         raise ConfigError(f"n={cfg.n}; expected at least one sample")
     task = load_task(ckpt).to(resolve_device(cfg.device)).eval()
-    if not hasattr(task, "sample"):
-        raise ConfigError(
-            f"sample.py needs an unconditional generator (e.g. SpecGAN); this is a {type(task).__name__}"
-        )
-    if cfg.griffin_lim_iters is not None:
-        task.griffin_lim_iters = cfg.griffin_lim_iters
     output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, "samples")
-    spectrograms, audio = task.sample(cfg.n, seed=cfg.seed)
+    spectrograms, audio = task.sample(cfg.n, seed=cfg.seed, griffin_lim_iters=cfg.griffin_lim_iters)
     for i, clip in enumerate(audio):
         save_audio(output_dir / f"sample_{i:04d}.wav", clip, task.audio.sample_rate)
     save_png(output_dir / "grid.png", render_grid(spectrograms[: cfg.grid_size, 0]))

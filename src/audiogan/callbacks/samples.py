@@ -1,9 +1,8 @@
-"""Writes validation samples (wav + mel images) to the run dir and sends them to every logger.
+"""Writes validation samples (wav + spectrogram images) to the run dir and sends them to every logger.
 
-A task exposes ``validation_samples``: a list of dicts with ``name``, ``sample_rate``, ``audio``
-({label: waveform [T]}), ``mel`` ({label: log-mel or spectrogram [bins, frames]}, rendered here) and
-optionally ``images`` ({label: RGB uint8 [H, W, 3]}, already rendered, e.g. a grid). Works with CSV
-(files only), TensorBoard and W&B loggers; only rank zero writes.
+The engine collects each validation's examples in ``task.validation_samples`` (a list of
+:class:`~audiogan.tasks.base.Sample`); spectrograms are rendered here. Works with CSV (files only),
+TensorBoard and W&B loggers; only rank zero writes.
 """
 
 from __future__ import annotations
@@ -18,10 +17,11 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from audiogan.audio.io import save_audio
+from audiogan.tasks.base import GANTask, Sample
 from audiogan.utils.images import render_mel, save_png
 
 # a sample (as the task gave it) and its rendered images {label: RGB image}
-TableRow = tuple[dict[str, Any], dict[str, np.ndarray]]
+TableRow = tuple[Sample, dict[str, np.ndarray]]
 
 
 def _waveform(audio: torch.Tensor) -> torch.Tensor:
@@ -39,26 +39,25 @@ class SampleLogger(L.Callback):
         self.output_dir = Path(output_dir)
 
     @rank_zero_only
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        samples = getattr(pl_module, "validation_samples", None)
+    def on_validation_end(self, trainer: L.Trainer, pl_module: GANTask) -> None:
+        samples = pl_module.validation_samples
         if trainer.sanity_checking or not samples:
             return
-        step = int(getattr(getattr(pl_module, "counters", None), "batches", trainer.global_step))
+        step = pl_module.counters.batches
         folder = self.output_dir / f"batch{step:08d}"
         rows = []
         for sample in samples:
-            for label, audio in sample.get("audio", {}).items():
-                rate = int(sample["sample_rate"])
-                save_audio(folder / f"{sample['name']}_{label}.wav", audio, rate)
-                self._log_audio(trainer, f"samples/{sample['name']}/{label}", audio, rate, step)
+            for label, audio in sample.audio.items():
+                save_audio(folder / f"{sample.name}_{label}.wav", audio, sample.sample_rate)
+                self._log_audio(trainer, f"samples/{sample.name}/{label}", audio, sample.sample_rate, step)
             images = {
-                f"{label}_mel": render_mel(mel, f"{sample['name']} {label}")
-                for label, mel in sample.get("mel", {}).items()
+                f"{label}_mel": render_mel(spectrogram, f"{sample.name} {label}")
+                for label, spectrogram in sample.spectrograms.items()
             }
-            images.update(sample.get("images", {}))
+            images.update(sample.images)
             for label, image in images.items():
-                save_png(folder / f"{sample['name']}_{label}.png", image)
-                self._log_image(trainer, f"images/{sample['name']}/{label}", image, step)
+                save_png(folder / f"{sample.name}_{label}.png", image)
+                self._log_image(trainer, f"images/{sample.name}/{label}", image, step)
             rows.append((sample, images))
         self._log_table(trainer, rows, step)
 
@@ -90,9 +89,9 @@ class SampleLogger(L.Callback):
 
         cells = []
         for sample, images in rows:
-            row: dict[str, Any] = {"sample": sample["name"]}
-            for label, audio in sample.get("audio", {}).items():
-                row[label] = wandb.Audio(_waveform(audio).numpy(), sample_rate=int(sample["sample_rate"]))
+            row: dict[str, Any] = {"sample": sample.name}
+            for label, audio in sample.audio.items():
+                row[label] = wandb.Audio(_waveform(audio).numpy(), sample_rate=sample.sample_rate)
             row.update({label: wandb.Image(image) for label, image in images.items()})
             cells.append(row)
         columns = list(dict.fromkeys(column for row in cells for column in row))  # samples may differ

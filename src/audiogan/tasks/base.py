@@ -1,8 +1,8 @@
 """The GAN engine: one LightningModule base that owns the update schedule for every family.
 
-A family supplies the networks (``self.generator``, ``self.discriminator``) and three methods:
-``generate(batch)``, ``discriminator_loss(batch, outputs)`` and ``generator_loss(batch, outputs,
-adversarial)``. The engine decides, batch by batch, which network updates and how often:
+A family supplies the networks (as configs) and four methods: ``generate(batch)``,
+``discriminator_loss(batch, generated)``, ``generator_loss(batch, generated, adversarial, from_d)`` and
+``evaluate(batch, batch_idx)``. The engine decides, batch by batch, which network updates and how often:
 
 * ``n_d:n_g`` -- n_d discriminator updates, each on a fresh batch, then n_g generator updates on
   the last of those batches (5:1 = five batches of D, the fifth also G; 1:2 = every batch one D
@@ -13,7 +13,12 @@ adversarial)``. The engine decides, batch by batch, which network updates and ho
 * gradient clipping per network, lr schedulers per step / per epoch / on a validation metric;
 * a training budget counted in batches (Lightning's ``global_step`` counts optimizer steps, which
   vary with the ratio and with skipped updates);
-* its counters saved in and restored from checkpoints, and identical decisions on every DDP rank.
+* its counters saved in and restored from checkpoints, and identical decisions on every DDP rank;
+* the validation and test loops: per-epoch means of the family's scores (NaN-tolerant, synced over ranks)
+  and the :class:`Sample` list the sample logger shows.
+
+What a family offers the commands (``inference_module``, ``mel_vocoder``, ``export_spec``, ``sample``) is
+declared here with a default that refuses by name, and overridden by the families that offer it.
 """
 
 from __future__ import annotations
@@ -21,21 +26,50 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import InitVar, asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
+from torch import nn
+from torchmetrics import MeanMetric
 
 from audiogan.audio.config import AudioConfig
-from audiogan.utils.config import to_dict
+from audiogan.utils.config import ConfigError, to_dict
+
+if TYPE_CHECKING:
+    from audiogan.export import ExportSpec
 
 SCHEDULER_INTERVALS = ("step", "epoch", "plateau")
 
 
+Logs = dict[str, torch.Tensor]
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the loss, its value and the batch."""
+
+
+class UnsupportedCommand(ConfigError):
+    """A command asked a family for something it does not offer (e.g. sampling from a vocoder)."""
+
+
+@dataclass
+class Sample:
+    """One held-out example as the sample logger saves and shows it.
+
+    ``audio``: {label: waveform [T] in [-1, 1] at ``sample_rate``}; ``spectrograms``: {label: [bins, frames]}
+    (log-mel or normalised spectrogram), rendered to images by the logger; ``images``: {label: RGB uint8
+    [H, W, 3]} rendered by the family (e.g. a grid of generated spectrograms).
+    """
+
+    name: str
+    sample_rate: int | None = None
+    audio: dict[str, torch.Tensor] = field(default_factory=dict)
+    spectrograms: dict[str, torch.Tensor] = field(default_factory=dict)
+    images: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,7 +78,9 @@ class Stage:
 
     ``batches=None`` runs until the budget ends (last stage only). ``lr`` sets optimizers' learning
     rates when the stage begins; ``reset_discriminator`` restarts D from its initial weights and clears
-    its optimizer state ("freshly initialised discriminators").
+    its optimizer state ("freshly initialised discriminators"). ``options`` are the family's own switches
+    for ``on_stage_start``, an instance of its ``GANTask.stage_options`` dataclass (None for families
+    without any).
     """
 
     name: str
@@ -54,8 +90,7 @@ class Stage:
     n_g: int = 1
     lr: dict[str, float] = field(default_factory=dict)
     reset_discriminator: bool = False
-    # family-specific switches for the task's on_stage_start hook (e.g. which parts of G train)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Any = None
 
     def __post_init__(self) -> None:
         if self.n_d < 1 or self.n_g < 1:
@@ -81,8 +116,10 @@ class Schedule:
     d_loss_threshold: float | None = None
     stages: list[dict] = field(default_factory=list)
     only_stage: str | None = None
+    # the family's stage-options dataclass: each stage's ``options`` mapping becomes one (None: no options)
+    options_type: InitVar[type | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, options_type: type | None) -> None:
         if self.warmup_batches < 0:
             raise ValueError(f"schedule.warmup_batches must be >= 0, got {self.warmup_batches}")
         if self.stages:
@@ -90,6 +127,8 @@ class Schedule:
         else:
             warmup = [Stage("warmup", self.warmup_batches, adversarial=False)] if self.warmup_batches else []
             self.phases = [*warmup, Stage("adversarial", None, True, self.n_d, self.n_g)]
+        for stage in self.phases:
+            stage.options = _typed_options(stage, options_type)
         if any(stage.batches is None for stage in self.phases[:-1]):
             raise ValueError("schedule.stages: only the last stage may leave batches unset")
         if self.max_batches is None and self.phases[-1].batches is not None:
@@ -117,6 +156,19 @@ class Schedule:
         raise AssertionError("unreachable: the last stage takes every remaining batch")
 
 
+def _typed_options(stage: Stage, options_type: type | None) -> Any:
+    """A stage's ``options`` mapping as the family's dataclass; unknown or badly typed keys name the stage."""
+    given = stage.options or {}
+    if options_type is None:
+        if given:
+            raise ValueError(f"schedule stage {stage.name!r}: the family takes no stage options; got {given}")
+        return None
+    try:
+        return options_type(**given)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"schedule stage {stage.name!r}: options {given} do not fit: {err}") from err
+
+
 @dataclass
 class Counters:
     """Engine state that must survive a checkpoint/resume cycle."""
@@ -131,8 +183,15 @@ class GANTask(L.LightningModule):
     """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's.
 
     ``generator``, ``discriminator`` and ``adversarial`` (the objective, conf/loss/) are configs with a
-    ``_target_``; ``audio`` is the shared AudioConfig node (None for tasks without audio front-end).
+    ``_target_``; ``audio`` is the shared AudioConfig node (None for tasks without audio front-end);
+    ``samples_to_log``: how many held-out examples each validation shows. A family's constructor takes its
+    own arguments and passes these on as ``**engine``; all of them become the checkpoint's hyperparameters.
     """
+
+    # the family's per-stage switches (a dataclass; see Stage.options), None when it has none
+    stage_options: type | None = None
+    # the infer.py options this family's inference_module accepts (by name), besides the input
+    inference_options: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -143,43 +202,82 @@ class GANTask(L.LightningModule):
         schedule: Mapping[str, Any] | None = None,
         optim: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        samples_to_log: int = 4,
     ):
         super().__init__()
+        self.save_hyperparameters()  # the family's arguments too: Lightning collects the whole __init__ chain
         self.automatic_optimization = False
         self.generator = instantiate(to_dict(generator))
         self.discriminator = instantiate(to_dict(discriminator))
         self.adversarial = instantiate(to_dict(adversarial)) if adversarial else None
         self.audio = AudioConfig.from_config(to_dict(audio)) if audio else None
-        self.schedule = Schedule(**to_dict(schedule))
+        self.schedule = Schedule(**to_dict(schedule), options_type=self.stage_options)
         self.optim_cfg = to_dict(optim)
         self.scheduler_cfg = to_dict(scheduler)
+        self.samples_to_log = samples_to_log
         self.counters = Counters()
+        self.validation_samples: list[Sample] = []
+        # per-epoch means of evaluate()'s scores, one per split and score, created as scores first appear
+        self.epoch_means = nn.ModuleDict({"val": nn.ModuleDict(), "test": nn.ModuleDict()})
         self._stage: Stage | None = None  # the stage whose settings are applied (not saved: re-applied)
         if any(stage.reset_discriminator for stage in self.schedule.phases):
             self._initial_discriminator = copy.deepcopy(self.discriminator.state_dict())
 
     # ----------------------------------------------------------------- family interface
     def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Run the generator; the outputs are shared by the D and G losses of this batch."""
+        """Run the generator; its outputs are shared by the D and G losses of this batch."""
         raise NotImplementedError
 
-    def discriminator_loss(self, batch, outputs) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """D objective on real data and detached generator outputs; returns (loss, values to log)."""
+    def discriminator_loss(self, batch, generated) -> tuple[torch.Tensor, Logs, dict[str, Any]]:
+        """D objective on real data and detached ``generated``: (loss, values to log, what the G step of this
+        batch reuses, e.g. D's activations on real data as feature-matching targets; {} for nothing)."""
         raise NotImplementedError
 
     def generator_loss(
-        self, batch, outputs, adversarial: bool
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """G objective; ``adversarial`` is False during warm-up (reconstruction terms only)."""
+        self, batch, generated, adversarial: bool, from_discriminator: dict[str, Any]
+    ) -> tuple[torch.Tensor, Logs]:
+        """G objective; ``adversarial`` is False in non-adversarial stages (reconstruction terms only).
+        ``from_discriminator`` is what this batch's D step handed over ({} when D did not run on it)."""
         raise NotImplementedError
+
+    def evaluate(self, batch, batch_idx: int) -> tuple[dict[str, torch.Tensor], Sample | None]:
+        """Scores of one held-out batch (the engine logs their means over the epoch as ``<split>/<name>``;
+        NaN = not measurable for this batch, left out of the mean) and an example to show, or None."""
+        raise NotImplementedError
+
+    def evaluate_epoch(self) -> tuple[dict[str, torch.Tensor], list[Sample]]:
+        """Scores and examples made once per validation or test run, after its batches (e.g. from
+        generated samples); none by default."""
+        return {}, []
+
+    # ----------------------------------------------------------------- what a family offers the commands
+    def _unsupported(self, what: str) -> UnsupportedCommand:
+        return UnsupportedCommand(f"{type(self).__name__} checkpoints offer no {what}")
+
+    def inference_module(self, **options: Any) -> nn.Module:
+        """infer.py: a module from a waveform [T] at its ``sample_rate`` to a waveform [T] (inputs shorter
+        than its ``min_samples`` are refused); ``options``: the names in ``inference_options``."""
+        raise self._unsupported("audio-to-audio inference (infer.py)")
+
+    def mel_vocoder(self, mel_audio: AudioConfig | None = None) -> nn.Module:
+        """A module from mels [B, n_mels, frames] of front-end ``mel_audio`` (default: this family's own) to
+        waveforms [B, frames * hop], for commands that render another family's mels (``vocoder_ckpt``)."""
+        raise self._unsupported("mel vocoder (vocoder_ckpt)")
+
+    def export_spec(self) -> ExportSpec:
+        """infer.py ``export=...``: the module to export and its example input (see audiogan.export)."""
+        raise self._unsupported("generator to export")
+
+    def sample(
+        self, n: int, seed: int | None = None, griffin_lim_iters: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """sample.py: ``n`` unconditional samples as (spectrograms [n, 1, bins, frames], audio [n, T])."""
+        raise self._unsupported("unconditional sampling (sample.py)")
 
     # ----------------------------------------------------------------- schedule
     def stage_of(self, batch_index: int) -> tuple[Stage, int]:
         index, start = self.schedule.phase_at(batch_index)
         return self.schedule.phases[index], start
-
-    def is_adversarial(self, batch_index: int) -> bool:
-        return self.stage_of(batch_index)[0].adversarial
 
     def updates_for(self, batch_index: int) -> tuple[bool, int]:
         """(D updates on this batch?, number of G updates on this batch) for a global batch index.
@@ -282,12 +380,12 @@ class GANTask(L.LightningModule):
         adversarial = stage.adversarial
         logs: dict[str, torch.Tensor | float] = {}
 
-        outputs = None
+        generated, from_discriminator = None, {}
         if update_d:
             with torch.set_grad_enabled(g_updates > 0):
-                outputs = self.generate(batch)
+                generated = self.generate(batch)
             self.toggle_optimizer(opt_d)
-            d_loss, d_logs = self.discriminator_loss(batch, outputs)
+            d_loss, d_logs, from_discriminator = self.discriminator_loss(batch, generated)
             self._check_finite("discriminator", d_loss)
             logs.update(d_logs)
             threshold = self.schedule.d_loss_threshold
@@ -299,11 +397,10 @@ class GANTask(L.LightningModule):
             self.untoggle_optimizer(opt_d)
 
         for k in range(g_updates):
-            if outputs is None or k > 0:
-                # fresh generator outputs; what the D pass stored for this batch (if anything) stays
-                outputs = {**(outputs or {}), **self.generate(batch)}
+            if generated is None or k > 0:
+                generated = self.generate(batch)
             self.toggle_optimizer(opt_g)
-            g_loss, g_logs = self.generator_loss(batch, outputs, adversarial=adversarial)
+            g_loss, g_logs = self.generator_loss(batch, generated, adversarial, from_discriminator)
             self._check_finite("generator", g_loss)
             logs.update(g_logs)
             self._update(opt_g, "generator", g_loss)
@@ -336,6 +433,48 @@ class GANTask(L.LightningModule):
     def on_validation_end(self) -> None:
         if not self.trainer.sanity_checking:
             self._step_schedulers("plateau", self.trainer.callback_metrics)
+
+    # ----------------------------------------------------------------- validation and test
+    def on_validation_epoch_start(self) -> None:
+        self.validation_samples = []
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate_batch("val", batch, batch_idx)
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate_batch("test", batch, batch_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        self._evaluate_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._evaluate_epoch("test")
+
+    def _evaluate_batch(self, split: str, batch, batch_idx: int) -> None:
+        scores, sample = self.evaluate(batch, batch_idx)
+        batch_size = next(iter(batch.values())).shape[0]
+        for name, value in scores.items():
+            means = self.epoch_means[split]
+            if name not in means:
+                means[name] = MeanMetric(nan_strategy="ignore").to(self.device)
+            means[name].update(value.detach().float(), batch_size)
+            self.log(
+                f"{split}/{name}",
+                means[name],
+                on_step=False,
+                on_epoch=True,
+                batch_size=batch_size,
+                metric_attribute=f"epoch_means.{split}.{name}",
+            )
+        if split == "val" and sample is not None and len(self.validation_samples) < self.samples_to_log:
+            self.validation_samples.append(sample)
+
+    def _evaluate_epoch(self, split: str) -> None:
+        scores, samples = self.evaluate_epoch()
+        if scores:
+            self.log_dict({f"{split}/{name}": value for name, value in scores.items()}, sync_dist=True)
+        if split == "val":
+            self.validation_samples.extend(samples)
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

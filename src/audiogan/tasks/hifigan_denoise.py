@@ -14,19 +14,17 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchmetrics import MeanMetric
 
 from audiogan.audio.features import LogMelSpectrogram
 from audiogan.audio.overlap_add import process_in_chunks
 from audiogan.export import ExportSpec, FinalOutput, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.losses.spectral import LogSpectrogramLoss
-from audiogan.metrics.enhancement import NAMES, EnhancementMetrics
-from audiogan.tasks.base import GANTask, Stage
+from audiogan.metrics.enhancement import EnhancementMetrics
+from audiogan.tasks.base import GANTask, Sample, Stage
 from audiogan.utils.config import to_dict
 
 GENERATOR_PARTS = ("wavenet", "postnet")
-EPOCH_SCORES = (*NAMES, "l1", "spectrogram")
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,19 @@ class Denoiser(nn.Module):
         ).reshape(-1)
 
 
+@dataclass(frozen=True)
+class DenoiserStage:
+    """A stage's switches (``schedule.stages[*].options``): whether the postnet runs, which parts train."""
+
+    use_postnet: bool = True
+    train: tuple[str, ...] = GENERATOR_PARTS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "train", tuple(self.train))
+        if not self.train or not set(self.train) <= set(GENERATOR_PARTS):
+            raise ValueError(f"train must be a non-empty subset of {list(GENERATOR_PARTS)}, got {self.train}")
+
+
 class HiFiGANDenoiseTask(GANTask):
     """Trains a WaveNet + postnet denoiser in the paper's three stages against four discriminators.
 
@@ -72,53 +83,26 @@ class HiFiGANDenoiseTask(GANTask):
     PESQ (wb), STOI and SI-SDR of the output next to those of the noisy input.
     """
 
+    stage_options = DenoiserStage
+
     def __init__(
         self,
-        audio: Mapping[str, Any],
-        generator: Mapping[str, Any],
-        discriminator: Mapping[str, Any],
-        adversarial: Mapping[str, Any],
         loss_weights: Mapping[str, Any],
         spectrogram_resolutions: Sequence[Sequence[int]] = ((2048, 512), (512, 128)),
-        schedule: Mapping[str, Any] | None = None,
-        optim: Mapping[str, Any] | None = None,
-        scheduler: Mapping[str, Any] | None = None,
-        samples_to_log: int = 4,
         chunk_seconds: float = 4.0,
+        **engine: Any,
     ):
-        super().__init__(generator, discriminator, adversarial, audio, schedule, optim, scheduler)
-        self.save_hyperparameters()
+        super().__init__(**engine)
         self.weights = LossWeights(**to_dict(loss_weights))
         self.spectrogram_loss = LogSpectrogramLoss(spectrogram_resolutions)
         self.log_mel = LogMelSpectrogram(self.audio)
         self.metrics = EnhancementMetrics(self.audio.sample_rate)
-        # clip means over an epoch that skip a clip's NaN (a score PESQ or STOI refused), synced across ranks
-        self.epoch_means = nn.ModuleDict(
-            {
-                prefix: nn.ModuleDict({name: MeanMetric(nan_strategy="ignore") for name in EPOCH_SCORES})
-                for prefix in ("val", "test")
-            }
-        )
         self.chunk_seconds = chunk_seconds
-        self.samples_to_log = samples_to_log
-        self.validation_samples: list[dict[str, Any]] = []
-        for stage in self.schedule.phases:
-            self._check_options(stage)
         self._set_structure(self.stage_of(self.schedule.first_batch)[0])
 
     # ----------------------------------------------------------------- stages
-    @staticmethod
-    def _check_options(stage: Stage) -> None:
-        unknown = set(stage.options) - {"use_postnet", "train"}
-        parts = set(stage.options.get("train", GENERATOR_PARTS))
-        if unknown or not parts or not parts <= set(GENERATOR_PARTS):
-            raise ValueError(
-                f"schedule stage {stage.name!r}: options take use_postnet (bool) and train (a non-empty "
-                f"subset of {list(GENERATOR_PARTS)}); got {stage.options}"
-            )
-
     def _set_structure(self, stage: Stage) -> None:
-        self.generator.use_postnet = bool(stage.options.get("use_postnet", True))
+        self.generator.use_postnet = stage.options.use_postnet
 
     def on_stage_start(self, stage: Stage) -> None:
         """Switch the postnet on or off and freeze the parts of the generator this stage does not train.
@@ -127,9 +111,8 @@ class HiFiGANDenoiseTask(GANTask):
         require gradients when it wraps the model, and a part frozen then would never be synchronised.
         """
         self._set_structure(stage)
-        trained = set(stage.options.get("train", GENERATOR_PARTS))
         for part in GENERATOR_PARTS:
-            getattr(self.generator, part).requires_grad_(part in trained)
+            getattr(self.generator, part).requires_grad_(part in stage.options.train)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Rebuild the structure of the stage the checkpoint's last batch trained in (e.g. no postnet yet)."""
@@ -141,70 +124,53 @@ class HiFiGANDenoiseTask(GANTask):
         wavenet, enhanced = self.generator(batch["noisy"].unsqueeze(1))
         return {"wavenet": wavenet, "enhanced": enhanced}
 
-    def discriminator_loss(self, batch, outputs):
+    def discriminator_loss(self, batch, generated):
         real = self.discriminator(batch["clean"].unsqueeze(1))
-        fake = self.discriminator(outputs["enhanced"].detach())
-        # feature-matching targets: the clean speech's activations from this pre-update pass
-        outputs["real_features"] = [[f.detach() for f in d[:-1]] for d in real]
+        fake = self.discriminator(generated["enhanced"].detach())
         loss = self.adversarial.discriminator([d[-1] for d in real], [d[-1] for d in fake])
         d_real = torch.stack([d[-1].float().mean() for d in real]).mean()
         d_fake = torch.stack([d[-1].float().mean() for d in fake]).mean()
-        return loss, {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
+        # feature-matching targets: the clean speech's activations from this pre-update pass
+        real_features = [[f.detach() for f in d[:-1]] for d in real]
+        logs = {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
+        return loss, logs, {"real_features": real_features}
 
-    def generator_loss(self, batch, outputs, adversarial):
-        enhanced, clean = outputs["enhanced"].squeeze(1), batch["clean"]
+    def generator_loss(self, batch, generated, adversarial, from_discriminator):
+        enhanced, clean = generated["enhanced"].squeeze(1), batch["clean"]
         sample_l1 = (enhanced.float() - clean).abs().mean()
         spectrogram = self.spectrogram_loss(enhanced, clean)
         loss = self.weights.sample_l1 * sample_l1 + self.weights.spectrogram * spectrogram
         logs = {"train/g_sample_l1": sample_l1, "train/g_spectrogram": spectrogram}
         if adversarial:
-            fake = self.discriminator(outputs["enhanced"])
+            fake = self.discriminator(generated["enhanced"])
             adv = self.adversarial.generator([d[-1] for d in fake])
-            fm = feature_matching_loss(outputs["real_features"], [d[:-1] for d in fake])
+            fm = feature_matching_loss(from_discriminator["real_features"], [d[:-1] for d in fake])
             loss = loss + self.weights.adversarial * adv + self.weights.feature_matching * fm
             logs.update({"train/g_adv": adv, "train/g_feature_matching": fm})
         logs["train/g_loss"] = loss
         return loss, {name: value.detach() for name, value in logs.items()}
 
     # ----------------------------------------------------------------- validation and test
-    def on_validation_epoch_start(self) -> None:
-        self.validation_samples = []
-
-    def _evaluate(self, batch, batch_idx: int, prefix: str) -> None:
+    def evaluate(self, batch, batch_idx):
+        """One held-out mixture (batch of 1, any length) denoised as infer.py would, scored against clean."""
         noisy, clean = batch["noisy"][0], batch["clean"][0]
         enhanced = self.inference_module()(noisy)
         scores = self.metrics(enhanced, noisy, clean)
         scores["l1"] = (enhanced - clean).abs().mean()
         scores["spectrogram"] = self.spectrogram_loss(enhanced.unsqueeze(0), clean.unsqueeze(0))
-        for name, value in scores.items():
-            mean = self.epoch_means[prefix][name]
-            mean.update(value)
-            self.log(f"{prefix}/{name}", mean, on_step=False, on_epoch=True, batch_size=1)
-        if prefix == "val" and len(self.validation_samples) < self.samples_to_log:
-            audio = {"noisy": noisy, "enhanced": enhanced, "clean": clean}
-            self.validation_samples.append(
-                {
-                    "name": f"clip{batch_idx}",
-                    "sample_rate": self.audio.sample_rate,
-                    "audio": audio,
-                    "mel": {label: self.log_mel(wave.unsqueeze(0))[0] for label, wave in audio.items()},
-                }
-            )
+        audio = {"noisy": noisy, "enhanced": enhanced, "clean": clean}
+        mels = {label: self.log_mel(wave.unsqueeze(0))[0] for label, wave in audio.items()}
+        return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio=audio, spectrograms=mels)
 
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, batch_idx, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, batch_idx, "test")
-
+    # ----------------------------------------------------------------- what it offers the commands
     def inference_module(self) -> Denoiser:
-        """What ``infer.py`` and validation run: the chunked denoiser over this task's generator."""
+        """infer.py and validation: the chunked denoiser over this task's generator."""
         return Denoiser(self.generator, self.audio.sample_rate, self.chunk_seconds)
 
     def export_spec(self, samples: int = 4096) -> ExportSpec:
-        """What ``infer.py export=...`` writes: noisy waveform [B, 1, T] -> denoised waveform [B, 1, T], for
-        any batch size and T, with the postnet as the checkpoint's stage left it (``generator.use_postnet``).
-        One whole-signal pass: long files need the chunking of ``inference_module`` to bound memory."""
+        """Noisy waveform [B, 1, T] -> denoised waveform [B, 1, T], for any batch size and T, with the postnet
+        as the checkpoint's stage left it (``generator.use_postnet``). One whole-signal pass: long files
+        need the chunking of ``inference_module`` to bound memory."""
         return ExportSpec(
             FinalOutput(inference_copy(self.generator)),
             torch.randn(1, 1, samples, device=self.device),

@@ -16,7 +16,7 @@ from audiogan.export import ExportSpec, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
 from audiogan.models.melgan import MelGANInference
-from audiogan.tasks.base import GANTask
+from audiogan.tasks.base import GANTask, Sample
 from audiogan.utils.config import to_dict
 
 
@@ -81,52 +81,39 @@ class MelGANTask(GANTask):
     Griffin-Lim baseline on the same clips.
     """
 
-    def __init__(
-        self,
-        audio: Mapping[str, Any],
-        generator: Mapping[str, Any],
-        discriminator: Mapping[str, Any],
-        adversarial: Mapping[str, Any],
-        loss_weights: Mapping[str, Any],
-        schedule: Mapping[str, Any] | None = None,
-        optim: Mapping[str, Any] | None = None,
-        scheduler: Mapping[str, Any] | None = None,
-        samples_to_log: int = 4,
-    ):
-        super().__init__(generator, discriminator, adversarial, audio, schedule, optim, scheduler)
-        self.save_hyperparameters()
+    def __init__(self, loss_weights: Mapping[str, Any], **engine: Any):
+        super().__init__(**engine)
         self.weights = LossWeights(**to_dict(loss_weights))
         self.log_mel = LogMelSpectrogram(self.audio)
         self.metrics = VocoderMetrics(self.log_mel)
-        self.samples_to_log = samples_to_log
-        self.validation_samples: list[dict[str, Any]] = []
-        self._baseline: dict[int, dict[str, torch.Tensor]] = {}
+        self._baseline: dict[int, dict[str, torch.Tensor]] = {}  # Griffin-Lim of each held-out clip, once
 
     # ----------------------------------------------------------------- engine interface
     def generate(self, batch):
         mel = self.log_mel(batch["audio"])
         return {"mel": mel, "fake": self.generator(mel)}
 
-    def discriminator_loss(self, batch, outputs):
+    def discriminator_loss(self, batch, generated):
         # one pass over real and generated together (D has no batch statistics): bigger convs run faster
         n = batch["audio"].shape[0]
-        both = self.discriminator(torch.cat([batch["audio"].unsqueeze(1), outputs["fake"].detach()]))
+        both = self.discriminator(torch.cat([batch["audio"].unsqueeze(1), generated["fake"].detach()]))
         real = [[f[:n] for f in scale] for scale in both]
         fake = [[f[n:] for f in scale] for scale in both]
-        # feature-matching targets, as the original: D's real activations from this pre-update pass
-        outputs["real_features"] = [[f.detach() for f in s[:-1]] for s in real]
         loss = self.adversarial.discriminator([s[-1] for s in real], [s[-1] for s in fake])
         d_real = torch.stack([s[-1].mean() for s in real]).mean()
         d_fake = torch.stack([s[-1].mean() for s in fake]).mean()
-        return loss, {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
+        # feature-matching targets, as the original: D's real activations from this pre-update pass
+        real_features = [[f.detach() for f in s[:-1]] for s in real]
+        logs = {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
+        return loss, logs, {"real_features": real_features}
 
-    def generator_loss(self, batch, outputs, adversarial):
-        fake_audio = outputs["fake"]
+    def generator_loss(self, batch, generated, adversarial, from_discriminator):
+        fake_audio = generated["fake"]
         logs: dict[str, torch.Tensor] = {}
         loss = fake_audio.new_zeros((), dtype=torch.float32)
         mel_weight = self.weights.mel_l1 if adversarial else self.weights.warmup_mel_l1
         if mel_weight:
-            mel_l1 = (self.log_mel(fake_audio) - outputs["mel"]).abs().mean()
+            mel_l1 = (self.log_mel(fake_audio) - generated["mel"]).abs().mean()
             loss = loss + mel_weight * mel_l1
             logs["train/g_mel_l1"] = mel_l1
         if adversarial:
@@ -136,7 +123,9 @@ class MelGANTask(GANTask):
             logs["train/g_adv"] = adv
             if self.weights.feature_matching:
                 fm = feature_matching_loss(
-                    outputs["real_features"], [s[:-1] for s in fake], self.weights.feature_matching_layer
+                    from_discriminator["real_features"],
+                    [s[:-1] for s in fake],
+                    self.weights.feature_matching_layer,
                 )
                 loss = loss + self.weights.feature_matching * fm
                 logs["train/g_feature_matching"] = fm
@@ -144,51 +133,38 @@ class MelGANTask(GANTask):
         return loss, logs
 
     # ----------------------------------------------------------------- validation and test
-    def on_validation_epoch_start(self) -> None:
-        self.validation_samples = []
-
-    def _evaluate(self, batch, batch_idx: int, prefix: str) -> None:
+    def evaluate(self, batch, batch_idx):
         reference = batch["audio"]
         mel = self.log_mel(reference)
         generated = self.generator(mel).squeeze(1)
         reference = reference[..., : generated.shape[-1]]
         scores = self.metrics(generated, reference)
-        baseline = self._baseline.get(batch_idx) if prefix == "val" else None
-        if baseline is None:
+        # the Griffin-Lim baseline of a validation clip never changes: computed at the first validation only
+        cache = {} if self.trainer.testing else self._baseline
+        if batch_idx not in cache:
             griffin_lim = GriffinLimVocoder(self.audio).to(mel.device)(mel)
-            baseline = {"audio": griffin_lim, "scores": self.metrics(griffin_lim, reference)}
-            if prefix == "val":
-                self._baseline[batch_idx] = baseline
-        logged = {f"{prefix}/{k}": v for k, v in scores.items()}
-        logged.update({f"{prefix}/{k}_griffinlim": v for k, v in baseline["scores"].items()})
-        self.log_dict(logged, on_step=False, on_epoch=True, batch_size=reference.shape[0], sync_dist=True)
-        if prefix == "val" and len(self.validation_samples) < self.samples_to_log:
-            self.validation_samples.append(
-                {
-                    "name": f"clip{batch_idx}",
-                    "sample_rate": self.audio.sample_rate,
-                    "audio": {
-                        "generated": generated[0],
-                        "reference": reference[0],
-                        "griffinlim": baseline["audio"][0],
-                    },
-                    "mel": {"generated": self.log_mel(generated[:1])[0], "reference": mel[0]},
-                }
-            )
+            cache[batch_idx] = {"audio": griffin_lim, "scores": self.metrics(griffin_lim, reference)}
+        baseline = cache[batch_idx]
+        scores.update({f"{name}_griffinlim": value for name, value in baseline["scores"].items()})
+        sample = Sample(
+            f"clip{batch_idx}",
+            self.audio.sample_rate,
+            audio={"generated": generated[0], "reference": reference[0], "griffinlim": baseline["audio"][0]},
+            spectrograms={"generated": self.log_mel(generated[:1])[0], "reference": mel[0]},
+        )
+        return scores, sample
 
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, batch_idx, "val")
-
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, batch_idx, "test")
-
+    # ----------------------------------------------------------------- what it offers the commands
     def inference_module(self) -> MelGANResynthesis:
-        """What ``infer.py`` runs: log-mel of the input, then the fast generator."""
+        """infer.py: log-mel of the input, then the fast generator."""
         return MelGANResynthesis(self)
 
+    def mel_vocoder(self, mel_audio: AudioConfig | None = None) -> MelGANVocoder:
+        return MelGANVocoder(self, mel_audio)
+
     def export_spec(self, frames: int = 32) -> ExportSpec:
-        """What ``infer.py export=...`` writes: the generator, log-mel [B, n_mels, frames] (this task's
-        features) -> waveform [B, 1, frames * hop] in [-1, 1], for any batch size and length."""
+        """The generator, log-mel [B, n_mels, frames] (this task's features) -> waveform [B, 1, frames * hop]
+        in [-1, 1], for any batch size and length."""
         return ExportSpec(
             inference_copy(self.generator),
             torch.randn(1, self.generator.n_mels, frames, device=self.device),

@@ -21,7 +21,7 @@ from audiogan.metrics.digits import (
     inception_score,
     load_digit_classifier,
 )
-from audiogan.tasks.base import GANTask
+from audiogan.tasks.base import GANTask, Sample
 from audiogan.utils.config import to_dict
 from audiogan.utils.images import render_grid
 
@@ -38,25 +38,17 @@ class SpecGANTask(GANTask):
 
     def __init__(
         self,
-        audio: Mapping[str, Any],
-        generator: Mapping[str, Any],
-        discriminator: Mapping[str, Any],
-        adversarial: Mapping[str, Any],
         loss_weights: Mapping[str, Any],
         slice_length: int = 16384,
         max_shift: int = 0,
         griffin_lim_iters: int = 16,
         moments_cache_dir: str | None = None,
-        samples_to_log: int = 16,
         sample_seed: int = 0,
         digit_classifier: str | None = None,
         metric_samples: int = 256,
-        schedule: Mapping[str, Any] | None = None,
-        optim: Mapping[str, Any] | None = None,
-        scheduler: Mapping[str, Any] | None = None,
+        **engine: Any,
     ):
-        super().__init__(generator, discriminator, adversarial, audio, schedule, optim, scheduler)
-        self.save_hyperparameters()
+        super().__init__(**engine)
         self.gradient_penalty_weight = float(to_dict(loss_weights).get("gradient_penalty", 0.0))
         self.features = LogMagnitudeSTFT(n_fft=self.audio.n_fft, hop_length=self.audio.hop_length)
         self.moments = FrequencyMoments(n_bins=self.audio.n_fft // 2 + 1)
@@ -64,12 +56,11 @@ class SpecGANTask(GANTask):
         self.max_shift = max_shift
         self.griffin_lim_iters = griffin_lim_iters
         self.moments_cache_dir = Path(moments_cache_dir) if moments_cache_dir else None
-        self.samples_to_log = samples_to_log
         self.sample_seed = sample_seed
         self.digit_classifier_path = Path(digit_classifier) if digit_classifier else None
         self.metric_samples = metric_samples
         self._classifier = None
-        self.validation_samples: list[dict[str, Any]] = []
+        self._held_out_audio: list[torch.Tensor] = []
 
     # ----------------------------------------------------------------- moments
     def setup(self, stage: str) -> None:
@@ -126,8 +117,8 @@ class SpecGANTask(GANTask):
         z = self.generator.sample_latent(audio.shape[0], device=audio.device)
         return {"real": self.real_spectrogram(audio), "fake": self.generator(z)}
 
-    def discriminator_loss(self, batch, outputs):
-        real, fake = outputs["real"], outputs["fake"].detach()
+    def discriminator_loss(self, batch, generated):
+        real, fake = generated["real"], generated["fake"].detach()
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
         loss = self.adversarial.discriminator([d_real], [d_fake])
         logs = {
@@ -142,57 +133,58 @@ class SpecGANTask(GANTask):
             loss = loss + penalty
             logs.update({"train/gradient_penalty": penalty, "train/gradient_norm": grad_norm})
         logs["train/d_loss"] = loss
-        return loss, logs
+        return loss, logs, {}
 
-    def generator_loss(self, batch, outputs, adversarial):
-        loss = self.adversarial.generator([self.discriminator(outputs["fake"])])
+    def generator_loss(self, batch, generated, adversarial, from_discriminator):
+        loss = self.adversarial.generator([self.discriminator(generated["fake"])])
         return loss, {"train/g_loss": loss}
 
     # ----------------------------------------------------------------- sampling and validation
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` generated (normalised spectrogram [n, 1, 128, 128], audio [n, slice_length]) pairs."""
+    def sample(self, n, seed=None, griffin_lim_iters=None):
+        """``n`` generated (normalised spectrogram [n, 1, 128, 128], audio [n, slice_length]) pairs; audio by
+        Griffin-Lim with ``griffin_lim_iters`` iterations (default: the task's)."""
         generator = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
         z = self.generator.sample_latent(n, generator=generator, device="cpu").to(self.device)
         spectrograms = self.generator(z).float()
-        audio = invert(
-            spectrograms, self.moments, self.griffin_lim_iters, self.audio.hop_length, self.slice_length
-        )
+        n_iter = griffin_lim_iters if griffin_lim_iters is not None else self.griffin_lim_iters
+        audio = invert(spectrograms, self.moments, n_iter, self.audio.hop_length, self.slice_length)
         return spectrograms, audio
 
-    def on_validation_epoch_start(self) -> None:
-        self._held_out_scores: list[torch.Tensor] = []
-        self._held_out_audio: list[torch.Tensor] = []
-
-    def validation_step(self, batch, batch_idx):
-        self._held_out_scores.append(self.discriminator(self.real_spectrogram(batch["audio"])))
+    def evaluate(self, batch, batch_idx):
+        """D's score of held-out real slices; the clips are kept for the epoch's Fréchet distance."""
+        if batch_idx == 0:  # a new validation or test run
+            self._held_out_audio = []
         self._held_out_audio.append(fit_clip(batch["audio"], self.slice_length).cpu())
+        return {"d_real": self.discriminator(self.real_spectrogram(batch["audio"])).mean()}, None
 
-    def on_validation_epoch_end(self) -> None:
-        spectrograms, audio = self.sample(
-            max(self.samples_to_log, self.metric_samples), seed=self.sample_seed
-        )
-        d_real = torch.cat(self._held_out_scores).mean()
+    def evaluate_epoch(self):
+        """Generated samples with a fixed seed: D's score, the digit metrics, four clips and a grid."""
+        n = max(self.samples_to_log, self.metric_samples)
+        spectrograms, audio = self.sample(n, seed=self.sample_seed)
+        split = "test" if self.trainer.testing else "val"
+        d_real = self.epoch_means[split]["d_real"].compute()
         d_fake = self.discriminator(spectrograms).mean()
-        self.log_dict({"val/d_real": d_real, "val/d_fake": d_fake, "val/wasserstein": d_real - d_fake})
-        self._log_digit_metrics(audio[: self.metric_samples])
+        scores = {"d_fake": d_fake, "wasserstein": d_real - d_fake}
+        scores.update(self._digit_metrics(audio[: self.metric_samples]))
         shown = spectrograms[: self.samples_to_log]
-        self.validation_samples = [
-            {
-                "name": f"sample{i}",
-                "sample_rate": self.audio.sample_rate,
-                "audio": {"generated": audio[i]},
-                "mel": {"generated": shown[i, 0]},
-            }
+        samples = [
+            Sample(
+                f"sample{i}",
+                self.audio.sample_rate,
+                audio={"generated": audio[i]},
+                spectrograms={"generated": shown[i, 0]},
+            )
             for i in range(min(4, len(shown)))
         ]
-        self.validation_samples.append({"name": "grid", "images": {"generated": render_grid(shown[:, 0])}})
+        samples.append(Sample("grid", images={"generated": render_grid(shown[:, 0])}))
+        return scores, samples
 
-    def _log_digit_metrics(self, generated: torch.Tensor) -> None:
+    def _digit_metrics(self, generated: torch.Tensor) -> dict[str, torch.Tensor]:
         """SC09 protocol: Inception score of generated clips and Fréchet distance to held-out real clips,
         both in the feature space of the digit classifier (``python -m audiogan.digit_classifier``)."""
         if self.digit_classifier_path is None:
-            return
+            return {}
         if self._classifier is None:
             if not self.digit_classifier_path.is_file():
                 log.warning(
@@ -201,23 +193,19 @@ class SpecGANTask(GANTask):
                     self.digit_classifier_path,
                 )
                 self.digit_classifier_path = None
-                return
+                return {}
             self._classifier = load_digit_classifier(self.digit_classifier_path, device=str(self.device))
         probabilities, fake_features = classify(self._classifier, generated)
         real_probabilities, real_features = classify(self._classifier, torch.cat(self._held_out_audio))
-        self.log_dict(
-            {
-                # 10 splits as the original, fewer when there are fewer clips
-                "val/inception_score": inception_score(probabilities, min(10, len(probabilities)))[0],
-                "val/inception_score_real": inception_score(
-                    real_probabilities, min(10, len(real_probabilities))
-                )[0],
-                "val/fid": frechet_distance(real_features, fake_features),
-            }
-        )
+        return {
+            # 10 splits as the original, fewer when there are fewer clips
+            "inception_score": inception_score(probabilities, min(10, len(probabilities)))[0],
+            "inception_score_real": inception_score(real_probabilities, min(10, len(real_probabilities)))[0],
+            "fid": frechet_distance(real_features, fake_features),
+        }
 
     def export_spec(self) -> ExportSpec:
-        """What ``infer.py export=...`` writes: latent z [B, latent_dim] (U[-1, 1], see ``sample_latent``)
+        """Latent z [B, latent_dim] (U[-1, 1], see ``sample_latent``)
         -> log magnitude log(|STFT| + 1e-6) [B, 1, 128 bins, 128 frames], this task's features: the
         generator's normalised output with the training set's moments undone, ready for Griffin-Lim."""
         return ExportSpec(

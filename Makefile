@@ -13,7 +13,8 @@ test:
 train:
 	$(PY) train.py
 
-# glibc malloc settings keep big activations from being page-faulted back on every forward (PERF.md)
+# glibc malloc settings keep big activations from being page-faulted back on every forward
+# (why, and how the benchmarks measure: docs/measuring.md)
 bench:
 	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.run
 

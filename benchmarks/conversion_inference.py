@@ -1,8 +1,9 @@
 """Voice-conversion speed: real-time factor of the full-size converter on 10 s of 22.05 kHz speech.
 
 Times the path ``convert.py`` runs (dB log-mel -> ImprovedGenerator -> audio) with each way of rendering
-audio: Griffin-Lim at the seed's 128 iterations, a full-size MelGAN (rebinned mels), and the generator
-alone (mel in, mel out), round-robin in one process, medians with min-max, load average recorded (PERF.md).
+audio: Griffin-Lim at the default 128 iterations, a full-size MelGAN (rebinned mels), and the generator
+alone (mel in, mel out), round-robin in one process, medians with min-max, load average recorded
+(docs/measuring.md).
 Weights are random: speed does not depend on them.
 Run: python -m benchmarks.conversion_inference
 """

@@ -1,7 +1,8 @@
 """Denoiser inference speed: real-time factor of the full-size WaveNet + postnet on 10 s of 16 kHz audio.
 
 Times the path ``infer.py`` runs (chunks with as much context on both sides as the generator reaches), fp32
-and under bf16 autocast, round-robin in one process, medians with min-max, load average recorded (PERF.md).
+and under bf16 autocast, round-robin in one process, medians with min-max, load average recorded
+(docs/measuring.md).
 Run: python -m benchmarks.denoiser_inference
 """
 

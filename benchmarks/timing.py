@@ -1,4 +1,4 @@
-"""Timing helpers for benchmarks on a small shared machine (see shared/reference/PERF.md).
+"""Timing helpers for benchmarks on a small shared machine (the method: docs/measuring.md).
 
 All variants of a benchmark run in one process, round-robin; results are medians with min-max; the
 load average is recorded; glibc's allocator is kept from returning big activations to the OS.
@@ -92,9 +92,9 @@ def round_robin(
 
 @contextlib.contextmanager
 def bench_conditions(device: torch.device, threads: int, seed: int = 0) -> Iterator[dict]:
-    """Run a benchmark's body as PERF.md asks (glibc malloc tamed on the CPU, ``threads`` intra-op threads,
-    seeded) and collect what its result must say about the conditions: device, torch version, allocator
-    settings, load average before and after. The yielded dict is complete when the block ends."""
+    """Run a benchmark's body under the conditions of docs/measuring.md (glibc malloc tamed on the CPU,
+    ``threads`` intra-op threads, seeded) and collect what its result must say about them: device, torch
+    version, allocator settings, load average before and after. The dict is complete when the block ends."""
     record = {
         "threads": threads,
         "device": device.type,

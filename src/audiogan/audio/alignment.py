@@ -1,9 +1,9 @@
 """Time alignment of parallel utterances: silence trimming, mel cepstra and dynamic time warping.
 
 Two speakers read the same sentence at different speeds, so a frame-wise loss or distance between their mels
-first needs the frames matched. Standard practice (ANCHORS section 5, after nnmnkwii's DTWAligner): trim the
-silence at both ends, then align on mel cepstra without c0, which ignores the speakers' loudness difference.
-Mels here are dB log-mels [n_mels, frames].
+first needs the frames matched. The usual recipe for parallel VC data (e.g. the DTWAligner of nnmnkwii,
+https://github.com/r9y9/nnmnkwii): trim the silence at both ends, then align on mel cepstra without c0,
+which ignores the speakers' loudness difference. Mels here are dB log-mels [n_mels, frames].
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def mel_cepstrum(mel: torch.Tensor, n_coeffs: int = 35) -> torch.Tensor:
     c_m = (1 / N) * sum_k ln A_k * cos(pi * m * (k + 1/2) / N), the coefficients of the cosine series
     ln A = c0 + 2 * sum_m c_m cos(m w) sampled at the band centres. That is the cepstrum convention behind
     the MCD constant 10 * sqrt(2) / ln(10); an orthonormal DCT would inflate every c_m (m > 0) by sqrt(2N).
-    35 coefficients match the 35-dimensional mel-cepstra of the VC literature (CycleGAN-VC2, ANCHORS 5).
+    35 coefficients match the 35-dimensional mel-cepstra of the VC literature (e.g. CycleGAN-VC2).
     """
     n_mels = mel.shape[-2]
     if not 1 <= n_coeffs <= n_mels:

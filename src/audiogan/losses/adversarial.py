@@ -28,7 +28,7 @@ class AdversarialLoss:
 class LSGANLoss(AdversarialLoss):
     """Least squares GAN (Mao et al. 2017): D pushes real to 1 and fake to 0, G pushes fake to 1.
 
-    ``real_fake_average`` halves the D loss, (L_real + L_fake) / 2, as the MelGAN seed writes it.
+    ``real_fake_average`` halves the D loss, (L_real + L_fake) / 2, the project's MelGAN default.
     """
 
     name = "lsgan"

@@ -36,9 +36,10 @@ class MultiResolutionSTFTLoss(nn.Module):
 class LogSpectrogramLoss(nn.Module):
     """Mean L1 distance between log STFT magnitudes, averaged over resolutions ``[n_fft, hop]``.
 
-    The denoiser's "multi-resolution spectrogram loss" (Su et al. 2020; ANCHORS 4.2: 2048/512 and 512/128,
-    the distance is unverified there -- one implementation uses L1 on log magnitudes, as here). The window
-    spans the whole FFT frame.
+    The denoiser's "multi-resolution spectrogram loss" (Su et al. 2020, arXiv 2006.05694). The resolutions
+    2048/512 and 512/128 are those of the unofficial implementations; the distance the paper uses is not
+    public, and L1 on log magnitudes, as here, is one of the choices those implementations make. The
+    window spans the whole FFT frame.
     """
 
     def __init__(self, resolutions: Sequence[Sequence[int]] = ((2048, 512), (512, 128))):

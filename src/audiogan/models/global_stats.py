@@ -1,7 +1,7 @@
-"""Running dB statistics that normalise the voice-conversion mels (seed 000 ``GlobalStats``).
+"""Running dB statistics that normalise the voice-conversion mels.
 
 The generator works on mels with about zero mean and unit variance, but a dB mel sits near -30 dB with a
-spread of about 20 dB, and each speaker somewhere else. The statistics start at the seed's defaults and
+spread of about 20 dB, and each speaker somewhere else. The statistics start at those defaults and
 follow the training data as a moving average; as buffers they are saved with the checkpoint, so inference
 denormalises with the numbers the model was trained with.
 """
@@ -33,7 +33,7 @@ def _batch_statistics(mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
 class MelStats(nn.Module):
     """One speaker's dB-mel statistics: ``mean``, ``std``, ``min``, ``max`` (float32 scalar buffers).
 
-    ``update_from_batch`` follows seed 000's original: mean and std move as exponential moving averages,
+    ``update_from_batch``: mean and std move as exponential moving averages,
     ``new = (1 - alpha) * old + alpha * batch`` with the batch's mean and unbiased std over all its values;
     min and max are running extremes, ``new = min(old, batch min)`` and ``max(old, batch max)``.
     """
@@ -70,8 +70,7 @@ class GlobalStats(nn.Module):
     every training batch. A converted mel is therefore in the target's normalised space, and
     ``denormalize_converted`` maps it back with ``blend * target + (1 - blend) * source`` of the mean and
     std: ``blend = 1`` (default) is the target speaker's own statistics, the consistent inverse of
-    training. The seeds name "statistics blending for voice conversion" without a ratio; the original
-    voice converter tried 0.7 (70 % target), which keeps some of the source's level and spread.
+    training. A partial blend such as 0.7 (70 % target) keeps some of the source's level and spread.
     """
 
     def __init__(

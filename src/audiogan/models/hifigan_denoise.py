@@ -1,7 +1,7 @@
 """Su, Jin & Finkelstein 2020 "HiFi-GAN" denoiser networks (arXiv 2006.05694), 16 kHz waveforms.
 
-The paper's code is not public; sizes follow the unofficial implementations (ANCHORS section 4.1), chiefly
-w-transposed-x/hifi-gan-denoising, with the deviations documented on each class.
+The paper's code is not public; sizes follow the unofficial implementations that quote it, chiefly
+https://github.com/w-transposed-x/hifi-gan-denoising, with the deviations documented on each class.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ class WaveNet(nn.Module):
     (R = ``receptive_field``). One pass predicts every sample (no target-field slicing).
 
     Head: ReLU(skip sum) -> conv k3 -> 2048 -> ReLU -> conv k3 -> 256 -> ReLU -> 1x1 -> 1, the Rethage head
-    that w-transposed-x uses (ANCHORS 4.1). With it the network has ~5M parameters as ANCHORS reports
-    (4.99M there); a 1x1-only head would be ~2.7M. w-transposed-x has no ReLU before the last 1x1, which
-    makes its last two convs one factorised linear map; the ReLU here keeps the 256-wide layer a real one.
+    that w-transposed-x uses: ~5M parameters, as its WaveNet (4.99M); a 1x1-only head would be ~2.7M.
+    A ReLU before the last 1x1 (w-transposed-x has none, which makes its last two convs one factorised
+    linear map) keeps the 256-wide layer a real one.
     """
 
     def __init__(
@@ -80,7 +80,7 @@ class WaveNet(nn.Module):
     @property
     def receptive_field(self) -> int:
         """Input samples one output sample depends on: the dilated stack's 1 + sum(d * (k - 1)) (4093 at
-        the defaults, ~256 ms at 16 kHz, as ANCHORS computes) plus (k - 1) per head conv (4097 in all)."""
+        the defaults, ~256 ms at 16 kHz) plus (k - 1) per head conv (4097 in all)."""
         head_convs = sum(isinstance(m, nn.Conv1d) and m.kernel_size[0] > 1 for m in self.head)
         stack = sum(d * (self.kernel_size - 1) for d in self.dilations)
         return 1 + stack + head_convs * (self.head_kernel_size - 1)
@@ -97,14 +97,11 @@ class WaveNet(nn.Module):
 class Postnet(nn.Module):
     """Residual conv postnet: waveform [B, 1, T] -> waveform + correction [B, 1, T].
 
-    12 convs of 128 channels and kernel 32 (Sundsturm's "kernel length 32"; ANCHORS 4.1), tanh after each
-    but the last. The even kernel is padded asymmetrically, ((k - 1) // 2, k // 2) = (15, 16) zeros, so the
-    length is preserved exactly for any T.
-
-    Deviation from w-transposed-x (tanh after all 12 layers, output replaces its input; ANCHORS does not say
-    which the paper does): the Tacotron 2 postnet form, a linear last layer added to the input. Stage 2
-    starts from a trained stage-1 WaveNet, and here its output stays reachable (the postnet only has to
-    learn a correction, identity being a zero last layer), which a final tanh would rule out.
+    12 convs of 128 channels and kernel 32 (the paper's "kernel length 32", as Sundsturm/HiFi-GAN_STEIITB14
+    quotes it), tanh after each but the last; the even kernel is padded (15, 16) zeros, so any T keeps its
+    length. Unlike w-transposed-x (tanh after all 12, output replacing the input; the paper's choice is not
+    public) the last layer is linear and added to the input, as Tacotron 2's postnet (Shen et al. 2018):
+    the trained stage-1 WaveNet output stays reachable (a zero last layer), which a final tanh would rule out.
     """
 
     def __init__(self, layers: int = 12, channels: int = 128, kernel_size: int = 32):
@@ -166,7 +163,7 @@ class MultiRateWaveformDiscriminator(nn.Module):
     Resampling kernels are buffers of torchaudio ``Resample`` submodules, so they follow ``.to(device)``
     (the process-wide cache of ``audiogan.audio.io.resample`` holds CPU kernels).
     With ``global_pool`` each logit map [B, 1, T'] is averaged over time to [B, 1] (the paper figure's
-    global average pooling, ANCHORS 4.1); the feature maps are returned unpooled for feature matching.
+    global average pooling); the feature maps are returned unpooled for feature matching.
     """
 
     def __init__(
@@ -216,7 +213,7 @@ class _GatedConv2dBlock(nn.Module):
 
 
 class MelSpectrogramDiscriminator(nn.Module):
-    """StarGAN-VC style discriminator on the log-mel of a waveform (the paper's D_S, ANCHORS 4.1).
+    """StarGAN-VC style discriminator on the log-mel of a waveform (the paper's D_S; Kameoka et al. 2018).
 
     The log-mel [B, 1, n_mels, frames] (float32, ``LogMelSpectrogram``) goes through gated conv blocks that
     stride over time only, then a conv spanning the whole remaining frequency axis (StarGAN-VC's final

@@ -1,9 +1,10 @@
-"""Mel-to-mel voice-conversion networks (seed 000 "Improved Generator", sizes from seed 001).
+"""Mel-to-mel voice-conversion networks: a pix2pix-style conditional GAN on mels (Isola et al. 2017).
 
 Both networks read mels [B, n_mels, frames] normalised by ``GlobalStats`` (about zero mean, unit variance).
-Layer sizes the seeds leave open follow the original implementation the seeds describe (its kernel 7 input
-and output convs, kernel 4 / stride 2 / padding 1 resampling convs, no BN on D's first layer); the time-axis
-padding that makes any length work is ours and is documented on each class.
+Widths, depth and the learnable output scaling are the project's specification. The other choices are the
+common image-to-image ones: kernel 7 input and output convs (CycleGAN's ResNet generator), kernel 4 /
+stride 2 / padding 1 resampling convs and no BN on D's first layer (DCGAN, pix2pix). The time-axis padding
+that makes any length work is documented on each class.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class LearnableScaling(nn.Module):
 
     Normalised mels are unbounded and their spread varies by channel; a learnable affine output keeps that
     range reachable where tanh would squash it into [-1, 1]. ``scale`` starts at 3.0 and ``bias`` at 0.0
-    (seed 001: targets a standard deviation of about 3 and a mean of about 0).
+    (the project's defaults: an output spread of about 3 around a mean of about 0).
     """
 
     def __init__(self, channels: int = 80, scale: float = 3.0, bias: float = 0.0):
@@ -46,7 +47,7 @@ class LearnableScaling(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """conv3 + BN + ReLU, conv3 + BN, add the input, ReLU (seed 000); length and width preserved."""
+    """conv3 + BN + ReLU, conv3 + BN, add the input, ReLU (He et al. 2016); length and width preserved."""
 
     def __init__(self, channels: int, kernel_size: int = 3):
         super().__init__()
@@ -69,7 +70,7 @@ class ImprovedGenerator(nn.Module):
     padding 1) doubling the width each time, each with BN and LeakyReLU; ``n_residual_blocks`` residual
     blocks at the widest width; a mirror decoder of transposed convs (kernel 4, stride 2, padding 1) halving
     the width, each with BN and ReLU; a kernel-7 conv to ``output_channels``; ``LearnableScaling``. At the
-    defaults: 80 -> 512 -> 1024 -> 2048 -> 4096, 3 blocks, 4096 -> 2048 -> 1024 -> 512 -> 80 (seed 001).
+    defaults: 80 -> 512 -> 1024 -> 2048 -> 4096, 3 blocks, 4096 -> 2048 -> 1024 -> 512 -> 80.
 
     Lengths: the time axis is downsampled by 2**n_downsample (8 at the defaults). The input is padded at the
     end, by repeating its last frame, up to the next multiple of 8; each stride-2 conv then halves the length
@@ -128,14 +129,14 @@ class ImprovedDiscriminator(nn.Module):
 
     ``n_layers`` spectrally normalised convs (kernel 4, stride 2, padding 1) doubling the width from
     ``hidden_channels`` (80 -> 512 -> 1024 -> 2048 -> 4096 at the defaults), each followed by BN (except the
-    first, as in the original and DCGAN) and LeakyReLU(0.2); then a spectrally normalised kernel-4 conv to
-    one channel. Every conv has spectral norm (seed 001). The seed's final sigmoid is left out: the outputs
-    are logits and the loss applies the sigmoid (BCE with logits), which is the same model, numerically safe.
+    first, as in DCGAN) and LeakyReLU(0.2); then a spectrally normalised kernel-4 conv to one channel.
+    Every conv has spectral norm (Miyato et al. 2018). There is no final sigmoid: the outputs are logits
+    and the loss applies the sigmoid (BCE with logits), the same model, numerically safe.
 
     Lengths: the input is padded at the end, by repeating its last frame, to a multiple of 2**n_layers (16 at
     the defaults), so each stride-2 conv halves it exactly and every input frame is seen. The last conv pads
-    (1, 2) zeros, the length-preserving split for an even kernel, instead of the original's unpadded conv
-    (which needed T >= 64 and dropped 3 patches), so there is one logit per 16 input frames, rounded up.
+    (1, 2) zeros, the length-preserving split for an even kernel, where an unpadded conv would need
+    T >= 64 and drop 3 patches, so there is one logit per 16 input frames, rounded up.
     The loss averages over patches, PatchGAN-style.
     """
 

@@ -20,7 +20,7 @@ from audiogan.utils.config import to_dict
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Generator loss weights (``model.task.loss_weights``): seed 001's L1 x25 plus the adversarial term."""
+    """Generator loss weights (``model.task.loss_weights``): L1 to the target x25, adversarial x1."""
 
     l1: float = 25.0
     adversarial: float = 1.0

@@ -9,7 +9,7 @@ from conftest import quiet_trainer
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.tasks.base import GANTask, NonFiniteLossError
-from audiogan.utils.checkpoint import AtomicCheckpointIO
+from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
 
 SGD = {"_target_": "torch.optim.SGD", "lr": 0.1}
 

@@ -11,7 +11,7 @@ from conftest import CONF, TINY_MELGAN, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from audiogan.checkpoints import load_task, run_config
+from audiogan.checkpoint_loading import load_task, run_config
 from audiogan.evaluate import eval_config, evaluate
 from audiogan.utils.config import register_resolvers
 

@@ -13,9 +13,9 @@ from conftest import TINY_DENOISE, quiet_trainer, run_cli
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
-from audiogan.checkpoints import load_task
+from audiogan.checkpoint_loading import load_task
 from audiogan.train import build_datamodule, build_task
-from audiogan.utils.checkpoint import AtomicCheckpointIO
+from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
 
 
 def trainable(module: torch.nn.Module) -> int:

@@ -39,7 +39,7 @@ from audiogan.metrics.digits import (
     default_device,
     fit_clip,
 )
-from audiogan.utils.checkpoint import atomic_torch_save
+from audiogan.utils.atomic_checkpoint import atomic_torch_save
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir, run_config
+from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir, run_config
 from audiogan.train import build_datamodule, build_trainer, save_resolved_config
 
 log = logging.getLogger(__name__)

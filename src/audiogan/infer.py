@@ -22,15 +22,21 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from audiogan.audio.io import AudioFileError, audio_info, load_audio, resample, save_audio
-from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
+from audiogan.audio.io import (
+    AudioFileError,
+    audio_info,
+    find_audio_files,
+    load_audio,
+    resample,
+    save_audio,
+)
+from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_onnx, export_torchscript, onnx_difference
 from audiogan.tasks.base import GANTask, UnsupportedCommand
 from audiogan.utils.config import ConfigError
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
 EXPORTS = ("torchscript", "onnx", "all")
 TORCHSCRIPT_NAME = "generator.torchscript.pt"
 ONNX_NAME = "generator.onnx"
@@ -61,25 +67,15 @@ def resolve_device(name: str) -> torch.device:
 
 
 def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, Path]]:
-    """(file, output path relative to the output dir) for a file, or a folder's audio files recursively.
-
-    Files under ``exclude`` (the output dir, when inside the input folder) are left out, so earlier
-    outputs are not resynthesised again.
-    """
+    """(file, output path relative to the output dir) for a file, or a folder's audio files recursively
+    except those under ``exclude`` (the output dir, when inside the input folder)."""
     if source.is_file():
         return [(source, Path(source.name).with_suffix(".wav"))]
-    if not source.is_dir():
+    if not source.exists():
         raise FileNotFoundError(f"input not found: {source}")
-    exclude = exclude.absolute() if exclude is not None else None
     files = [
-        (path, path.relative_to(source).with_suffix(".wav"))
-        for path in sorted(source.rglob("*"))
-        if path.suffix.lower() in AUDIO_SUFFIXES
-        and path.is_file()
-        and (exclude is None or exclude not in path.absolute().parents)
+        (path, path.relative_to(source).with_suffix(".wav")) for path in find_audio_files(source, exclude)
     ]
-    if not files:
-        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {source}")
     clashes = sorted(str(out) for out, count in Counter(out for _, out in files).items() if count > 1)
     if clashes:
         raise ConfigError(f"several inputs would be written to the same output file(s): {clashes}")

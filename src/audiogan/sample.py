@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from audiogan.audio.io import save_audio
-from audiogan.checkpoints import checkpoint_file, load_task, new_output_dir
+from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir
 from audiogan.infer import resolve_device
 from audiogan.utils.config import ConfigError
 from audiogan.utils.images import render_grid, save_png

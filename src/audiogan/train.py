@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from audiogan.launch import check_launch
 from audiogan.resume import resume_checkpoint
-from audiogan.utils.checkpoint import AtomicCheckpointIO
+from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
 from audiogan.utils.config import check_model_data
 from audiogan.utils.console import print_config_tree
 

@@ -13,6 +13,9 @@ import torchaudio
 
 from audiogan.utils.files import atomic_write
 
+# what find_audio_files lists: the formats soundfile (libsndfile) reads
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff")
+
 
 class AudioFileError(ValueError):
     """A file that cannot be used as training audio; the message names the file and the reason."""
@@ -80,3 +83,22 @@ def save_audio(path: str | os.PathLike, audio: torch.Tensor, sample_rate: int) -
     with atomic_write(path) as tmp:
         sf.write(tmp, samples, sample_rate, subtype="PCM_16", format="WAV")
     return path
+
+
+def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | None = None) -> list[Path]:
+    """The audio files under ``folder``, recursively and sorted, leaving out any under ``exclude`` (e.g. an
+    output folder inside the input one); a missing folder, or one with no audio, names the folder."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"audio folder not found: {folder}")
+    exclude = Path(exclude).absolute() if exclude is not None else None
+    files = [
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.suffix.lower() in AUDIO_SUFFIXES
+        and path.is_file()
+        and (exclude is None or exclude not in path.absolute().parents)
+    ]
+    if not files:
+        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {folder}")
+    return files

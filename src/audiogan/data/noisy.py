@@ -26,13 +26,19 @@ from audiogan.audio.augment import (
     reverberate,
     synthetic_rir,
 )
-from audiogan.audio.io import AudioFileError, audio_info, load_audio, read_audio, resample
+from audiogan.audio.io import (
+    AudioFileError,
+    audio_info,
+    find_audio_files,
+    load_audio,
+    read_audio,
+    resample,
+)
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.datasets import AudioSource
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = (".wav", ".flac")
 NOISE_KINDS = (*GENERATED_NOISES, "babble")
 
 AudioFiles = str | os.PathLike | Sequence[str | os.PathLike] | None
@@ -40,17 +46,11 @@ T = TypeVar("T")
 
 
 def audio_files(source: AudioFiles) -> list[Path]:
-    """A folder (searched recursively for wav/flac) or an explicit list of files; ``None`` means none."""
+    """A folder (searched recursively) or an explicit list of files; ``None`` means none."""
     if source is None:
         return []
     if isinstance(source, (str, os.PathLike)):
-        folder = Path(source).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"audio folder {folder} does not exist")
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not files:
-            raise ValueError(f"audio folder {folder} holds no {'/'.join(AUDIO_SUFFIXES)} files")
-        return files
+        return find_audio_files(source)
     return [Path(p) for p in source]
 
 

@@ -20,6 +20,9 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
+# every run under test: no sanity validation, progress bar or config tree
+QUIET = ["trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", "print_config=false"]
+
 # Tiny MelGAN that trains in well under a second per batch on 2 CPU cores.
 TINY_MELGAN = [
     "model.task.generator.ngf=4",
@@ -29,10 +32,8 @@ TINY_MELGAN = [
     "model.batch_size=2",
     "model.datasets.train.segment_length=2048",
     "model.datasets.val.max_seconds=0.5",
-    "data.val_clips=1",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-    "print_config=false",
+    "model.val_clips=1",
+    *QUIET,
 ]
 
 # the MelGAN above trained for 2 batches with one validation
@@ -47,9 +48,7 @@ TINY_SPECGAN = [
     "model.batch_size=4",
     "model.val_clips=2",
     "model.task.samples_to_log=2",
-    "print_config=false",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
+    *QUIET,
 ]
 
 # the denoiser at toy widths on the embedded noisy corpus: 2 + 2 + 4 batches (stage 3 at 2:1)
@@ -75,13 +74,11 @@ TINY_DENOISE = [
     "model.stage_batches.postnet=2",
     "model.stage_batches.adversarial=4",
     "model.batch_size=2",
-    "model.segment_length=2048",
-    "model.val_segment_length=8000",
+    "model.datasets.train.segment_length=2048",
+    "model.datasets.val.segment_length=8000",
     "model.val_clips=1",
     "model.task.chunk_seconds=0.2",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-    "print_config=false",
+    *QUIET,
 ]
 
 
@@ -95,13 +92,11 @@ TINY_VC = [
     "model.task.discriminator.hidden_channels=8",
     "model.task.discriminator.n_layers=2",
     "model.batch_size=2",
-    "model.segment_frames=32",
-    "model.val_pairs=1",
+    "model.datasets.train.segment_frames=32",
+    "model.datasets.val.max_pairs=1",
     "model.task.samples_to_log=1",
     "model.task.griffin_lim_iters=2",
-    "trainer.num_sanity_val_steps=0",
-    "trainer.enable_progress_bar=false",
-    "print_config=false",
+    *QUIET,
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 import torch
@@ -42,6 +43,13 @@ def _partner(group: str, option: str) -> list[str]:
 
 CASES = [(group, option) for group in GROUPS for option in _options(group)]
 
+# the model keys other config files read, by file (README: "Who owns what"); data/ reads none
+MODEL_KEYS_READ = {
+    "train.yaml": {"monitor", "log_every_n_steps"},
+    "datamodule/default.yaml": {"datasets", "batch_size", "val_clips"},
+    "callbacks/default.yaml": {"monitor", "monitor_mode"},
+}
+
 
 def test_every_group_has_options():
     assert all(_options(group) for group in GROUPS)
@@ -61,6 +69,22 @@ def test_option_composes_and_instantiates(compose_cfg, group, option):
     if option in NEEDS_GPU.get(group, ()) and not torch.cuda.is_available():
         pytest.skip(f"{group}={option} needs a GPU to instantiate (composed fine)")
     instantiate(cfg.trainer)
+
+
+def test_other_groups_read_only_the_models_named_keys():
+    reads = {}
+    for path in sorted(CONF.rglob("*.yaml")):
+        name = path.relative_to(CONF).as_posix()
+        keys = set(re.findall(r"\$\{[^}]*?\bmodel\.([\w.]+)", path.read_text()))
+        if keys and not name.startswith("model/"):
+            reads[name] = keys
+    assert reads == MODEL_KEYS_READ
+
+
+@pytest.mark.parametrize("option", _options("model"))
+def test_every_model_has_the_keys_others_read(option):
+    missing = {"data_kind"}.union(*MODEL_KEYS_READ.values()) - set(_node("model", option))
+    assert not missing, f"model={option} lacks {sorted(missing)}"
 
 
 def test_model_selects_its_loss_and_loss_overrides_it(compose_cfg):

@@ -66,24 +66,13 @@ def test_every_noise_kind_mixes_within_the_snr_range(utterances, kind):
         assert 5.0 - 0.05 <= snr_db(item["clean"], item["noisy"]) <= 10.0 + 0.05
 
 
-def test_fixed_mixes_depend_only_on_the_index(utterances):
-    a = NoisyMixtures(utterances, RATE, None, fixed=True, reverb_probability=0.5)
-    b = NoisyMixtures(utterances, RATE, None, fixed=True, reverb_probability=0.5)
+def test_plain_int_keys_give_mixes_fixed_by_the_index_and_seed(utterances):
+    a = NoisyMixtures(utterances, RATE, None, reverb_probability=0.5)
+    b = NoisyMixtures(utterances, RATE, None, reverb_probability=0.5)
     for i in range(len(a)):
         assert all(torch.equal(a[i][k], b[i][k]) for k in ("clean", "noisy"))
-        assert torch.equal(a[i]["noisy"], a[(i, 123)]["noisy"])  # fixed sets ignore the sampler's seed
     assert a[0]["clean"].numel() == load_audio(utterances[0].path, RATE).numel()  # whole clips
-    assert not torch.equal(
-        a[0]["noisy"], NoisyMixtures(utterances, RATE, None, fixed=True, seed=1)[0]["noisy"]
-    )
-
-
-def test_plain_int_keys_give_the_fixed_mix(utterances):
-    data = NoisyMixtures(utterances, RATE, SEGMENT)
-    assert torch.equal(data[2]["noisy"], data[2]["noisy"])
-    assert torch.equal(
-        data[2]["noisy"], NoisyMixtures(utterances, RATE, SEGMENT, fixed=True)[(2, 5)]["noisy"]
-    )
+    assert not torch.equal(a[0]["noisy"], NoisyMixtures(utterances, RATE, None, seed=1)[0]["noisy"])
 
 
 def test_noise_and_rirs_from_folders(utterances, tmp_path):
@@ -207,8 +196,8 @@ def test_paired_clips_crop_clean_and_noisy_at_the_same_offset(vctk_demand_root):
 
 
 # ----------------------------------------------------------------- the data configs, through the datamodule
-DENOISER = ["model=hifigan_denoise", "model.batch_size=2", "model.segment_length=2048"]
-DENOISER += ["model.val_segment_length=4000", "model.val_clips=2"]
+DENOISER = ["model=hifigan_denoise", "model.batch_size=2", "model.datasets.train.segment_length=2048"]
+DENOISER += ["model.datasets.val.segment_length=4000", "model.val_clips=2"]
 
 
 def datamodule(compose_cfg, *overrides):

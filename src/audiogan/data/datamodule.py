@@ -1,4 +1,5 @@
-"""One LightningDataModule for every family: a corpus (data config) + datasets (model config)."""
+"""One LightningDataModule for every family: a corpus and what is done to it as a whole (the data config),
+items of the shape the family wants (the model config)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 class AudioDataModule(L.LightningDataModule):
     """Reads a corpus, drops unusable files (warned and counted), and serves the family's datasets.
 
-    ``root`` is where the corpus lives (``data.root=...``). ``datasets`` maps split -> a dataset
-    config completed with ``dataset_defaults`` (settings every split shares, e.g. how noise is mixed in),
+    ``root`` is where the corpus lives (``data.root=...``). ``datasets`` maps split -> what one item looks
+    like (the model's: crop lengths, clip lengths, ...), completed with ``dataset_defaults`` (the data
+    config's corpus-level processing every split shares: noise mixing, recorded pairs, speaker pairing),
     ``utterances`` and ``sample_rate``; ``provides`` names the kinds of data this corpus can feed
     (checked against the model at start).
     Validation uses the first ``val_clips`` held-out utterances, always the same ones.

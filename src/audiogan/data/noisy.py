@@ -141,7 +141,7 @@ class NoisyMixtures(Dataset):
     ``"clean"`` is the *dry* clean segment, sample-aligned with the direct path of ``"noisy"``, so one
     model learns denoising and dereverberation together. Both are scaled by the same factor so the louder
     one peaks at ``peak``. ``segment_length=None`` gives whole clips (evaluation, batch size 1).
-    ``fixed=True`` ignores item seeds: each index always yields the same mix (validation/test sets).
+    Int keys (validation/test loaders) always give the same mix of an index, set by ``seed``.
     """
 
     def __init__(
@@ -157,7 +157,6 @@ class NoisyMixtures(Dataset):
         rt60_range: Sequence[float] = (0.2, 0.8),
         drr_range: Sequence[float] = (-6.0, 18.0),
         reverb_probability: float = 0.0,
-        fixed: bool = False,
         seed: int = 0,
         peak: float | None = 0.9,
         cache_in_memory: bool = False,
@@ -175,14 +174,14 @@ class NoisyMixtures(Dataset):
         self.rir_files = FilePool(audio_files(rir_files), "room impulse response")
         self.noise_kinds, self.babble_talkers = tuple(noise_kinds), tuple(babble_talkers)
         self.reverb_probability = reverb_probability
-        self.fixed, self.seed, self.peak = fixed, seed, peak
+        self.seed, self.peak = seed, peak
 
     def __len__(self) -> int:
         return len(self.source)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
         index, item_seed = key if isinstance(key, tuple) else (key, None)
-        if self.fixed or item_seed is None:
+        if item_seed is None:
             item_seed = self.seed * 1_000_003 + index
         generator = torch.Generator().manual_seed(item_seed)
         clean = self.source.load(index)

@@ -19,85 +19,32 @@ torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+# a family that lives under tests/ only (tests/toy_family/): its configs join the search path of every run
+TOY_CONF = ROOT / "tests" / "toy_family" / "conf"
+CONFIG_DIRS = (CONF, TOY_CONF)
+SEARCH_TOY = f"hydra.searchpath=[file://{TOY_CONF}]"
 
 # every run under test: no sanity validation, progress bar or config tree
 QUIET = ["trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", "print_config=false"]
 
-# Tiny MelGAN that trains in well under a second per batch on 2 CPU cores.
-TINY_MELGAN = [
-    "model.task.generator.ngf=4",
-    "model.task.discriminator.ndf=4",
-    "model.task.discriminator.num_scales=2",
-    "model.task.discriminator.n_layers=2",
-    "model.batch_size=2",
-    "model.datasets.train.segment_length=2048",
-    "model.datasets.val.max_seconds=0.5",
-    "model.val_clips=1",
-    *QUIET,
-]
-
-# the MelGAN above trained for 2 batches with one validation
-SHORT_MELGAN = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
-
-# SpecGAN at toy widths on the embedded spoken digits
-TINY_SPECGAN = [
-    "model=specgan",
-    "data=tiny_speech_digits",
-    "model.task.generator.dim=4",
-    "model.task.discriminator.dim=4",
-    "model.batch_size=4",
-    "model.val_clips=2",
-    "model.task.samples_to_log=2",
-    *QUIET,
-]
-
-# the denoiser at toy widths on the embedded noisy corpus: 2 + 2 + 4 batches (stage 3 at 2:1)
-TINY_DENOISE = [
-    "model=hifigan_denoise",
-    "data=tiny_speech_noisy",
-    "model.task.generator.wavenet.stacks=1",
-    "model.task.generator.wavenet.layers_per_stack=3",
-    "model.task.generator.wavenet.channels=8",
-    "model.task.generator.wavenet.skip_channels=8",
-    "model.task.generator.wavenet.head_channels=[16,8]",
-    "model.task.generator.postnet.layers=2",
-    "model.task.generator.postnet.channels=8",
-    "model.task.generator.postnet.kernel_size=4",
-    "model.task.discriminator.waveform.ndf=4",
-    "model.task.discriminator.waveform.n_layers=2",
-    "model.task.discriminator.mel.channels=4",
-    "model.task.discriminator.mel.n_mels=20",
-    "model.task.discriminator.mel.n_fft=256",
-    "model.task.discriminator.mel.hop_length=64",
-    "model.task.spectrogram_resolutions=[[256,64],[64,16]]",
-    "model.stage_batches.wavenet=2",
-    "model.stage_batches.postnet=2",
-    "model.stage_batches.adversarial=4",
-    "model.batch_size=2",
-    "model.datasets.train.segment_length=2048",
-    "model.datasets.val.segment_length=8000",
-    "model.val_clips=1",
-    "model.task.chunk_seconds=0.2",
-    *QUIET,
-]
 
 
-# toy widths: generator 80 -> 8 -> 16 (1 down, 1 residual block), discriminator 80 -> 8 -> 16
-TINY_VC = [
-    "model=voice_conversion",
-    "data=tiny_speech_parallel",
-    "model.task.generator.hidden_channels=8",
-    "model.task.generator.n_downsample=1",
-    "model.task.generator.n_residual_blocks=1",
-    "model.task.discriminator.hidden_channels=8",
-    "model.task.discriminator.n_layers=2",
-    "model.batch_size=2",
-    "model.datasets.train.segment_frames=32",
-    "model.datasets.val.max_pairs=1",
-    "model.task.samples_to_log=1",
-    "model.task.griffin_lim_iters=2",
-    *QUIET,
-]
+def smoke(family: str) -> list[str]:
+    """Overrides for a family at toy widths on its embedded corpus (``conf/experiment/<family>_smoke.yaml``:
+    a few batches covering its whole schedule, one validation at the end), quiet."""
+    return [SEARCH_TOY, f"experiment={family}_smoke", *QUIET]
+
+
+def families() -> list[str]:
+    """Every family on the config search path: conf/model/ and tests/toy_family/conf/model/."""
+    return sorted(path.stem for folder in CONFIG_DIRS for path in (folder / "model").glob("*.yaml"))
+
+
+# the families' smoke configs, as the family tests use them
+TINY_MELGAN = smoke("melgan")
+TINY_SPECGAN = smoke("specgan")
+TINY_DENOISE = smoke("hifigan_denoise")
+TINY_VC = smoke("voice_conversion")
 
 
 def quiet_trainer(**options) -> L.Trainer:
@@ -138,24 +85,39 @@ def compose_cfg(data_dir, tmp_path):
 
 
 def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path) -> Path:
-    """The run dir of ``python train.py <overrides>`` trained for two batches with one validation."""
-    two_batches = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2")
-    result = run_cli("train.py", *overrides, *two_batches, data_dir=data_dir, log_dir=log_dir)
+    """The run dir of ``python train.py <overrides>`` (a smoke config: its budget, one validation)."""
+    result = run_cli("train.py", *overrides, data_dir=data_dir, log_dir=log_dir)
     assert result.returncode == 0, result.stdout[-3000:]
     (run,) = (log_dir / family / "runs").iterdir()
     return run
 
 
 @pytest.fixture(scope="session")
-def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
+def smoke_run(data_dir, tmp_path_factory):
+    """``smoke_run(family)``: the run dir of ``python train.py experiment=<family>_smoke``, trained once per
+    session (checkpoints, config.yaml, samples) for the tests of commands that start from a run."""
+    runs: dict[str, Path] = {}
+
+    def _run(family: str) -> Path:
+        if family not in runs:
+            log_dir = tmp_path_factory.mktemp(f"{family}_runs")
+            runs[family] = trained_run(family, smoke(family), data_dir, log_dir)
+        return runs[family]
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def melgan_ckpt(smoke_run) -> Path:
     """A tiny MelGAN's last checkpoint after two batches through the CLI, once for the session."""
-    run = trained_run("melgan", TINY_MELGAN, data_dir, tmp_path_factory.mktemp("melgan_runs"))
-    return run / "checkpoints" / "last.ckpt"
+    return smoke_run("melgan") / "checkpoints" / "last.ckpt"
 
 
 def cli_env(data_dir: Path, log_dir: Path) -> dict[str, str]:
     """The environment the commands run in under test: data and logs in tmp dirs, one thread, quiet W&B."""
     env = {**os.environ, "AUDIOGAN_DATA_DIR": str(data_dir), "AUDIOGAN_LOG_DIR": str(log_dir)}
+    # the toy family's module (toy_family.toy_gan) imports as it does in-process under pytest
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
     env.update(WANDB_SILENT="true", OMP_NUM_THREADS="1")
     return env
 

@@ -188,3 +188,13 @@ def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     written, original = sf.info(str(tmp_path / "out" / f"{clip.stem}.wav")), sf.info(str(clip))
     assert (written.samplerate, written.frames) == (original.samplerate, original.frames) != (16_000, 0)
+
+
+@pytest.mark.parametrize(("stage", "postnet"), [(None, False), ("postnet", True)])
+def test_export_spec_gives_the_final_output_of_the_checkpoints_stage(compose_cfg, stage, postnet):
+    only = [f"model.task.schedule.only_stage={stage}"] if stage else []
+    task, _ = build(compose_cfg, *only)
+    assert task.generator.use_postnet == postnet  # stage 1 trains the WaveNet alone
+    noisy = torch.randn(2, 1, 3001)
+    with torch.no_grad():
+        torch.testing.assert_close(task.export_spec().module(noisy), task.eval().generator(noisy)[1])

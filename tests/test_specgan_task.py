@@ -115,3 +115,13 @@ def test_sampling_command_writes_wavs_and_grid(data_dir, tmp_path):
     for wav in wavs:
         audio, rate = sf.read(wav)
         assert rate == 16000 and len(audio) == 16384 and abs(audio).max() > 0
+
+
+def test_export_spec_gives_log_magnitudes_in_the_tasks_units(compose_cfg):
+    task = build_task(compose_cfg(*TINY_SPECGAN)).eval()
+    with torch.no_grad():
+        task.moments.mean.normal_()
+        task.moments.std.uniform_(0.5, 2.0)
+        spec = task.export_spec()
+        z = task.generator.sample_latent(3)
+        torch.testing.assert_close(spec.module(z), task.moments.denormalize(task.generator(z)))

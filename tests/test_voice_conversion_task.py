@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_VC, quiet_trainer, run_cli, trained_run
+from conftest import CONF, TINY_VC, quiet_trainer, run_cli
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader, Dataset
 
@@ -161,9 +161,9 @@ def test_datamodule_serves_aligned_crops(compose_cfg):
 
 
 @pytest.fixture(scope="module")
-def vc_run(data_dir, tmp_path_factory) -> Path:
+def vc_run(smoke_run) -> Path:
     """The run dir of a tiny voice-conversion model trained for two batches through train.py."""
-    return trained_run("voice_conversion", TINY_VC, data_dir, tmp_path_factory.mktemp("vc_runs"))
+    return smoke_run("voice_conversion")
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from audiogan.models.layers import (
-    channels_last_pays,
-    conv_cl,
-    conv_cl_add_,
-    conv_module_cl,
-    leaky_relu_reflect_pad_cl,
-    reflect_pad_cl,
-    to_channels_last_2d,
-    wn_conv1d,
-    wn_conv_transpose1d,
-)
+from audiogan.models.layers import wn_conv1d, wn_conv_transpose1d
 
 
 class ResidualBlock(nn.Module):
@@ -37,17 +26,6 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.shortcut(x) + self.block(x)
-
-    def forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
-        """The same on a [B, C, 1, T] channels-last signal, with no tensor materialised twice.
-
-        Padding first lets the LeakyReLU run in place (reflection commutes with it) while ``x`` stays intact
-        for the shortcut; the residual is added into the shortcut's fresh output.
-        """
-        act, pad, conv, _, conv1 = self.block
-        h = F.leaky_relu_(reflect_pad_cl(x, pad.padding[0]), act.negative_slope)
-        h = F.leaky_relu_(conv_module_cl(conv, h), act.negative_slope)
-        return conv_module_cl(self.shortcut, x).add_(conv_module_cl(conv1, h))
 
 
 class MelGANGenerator(nn.Module):
@@ -93,115 +71,14 @@ class MelGANGenerator(nn.Module):
         return math.prod(self.ratios)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        if channels_last_pays(mel):
-            return self._forward_channels_last(mel)
         x = self.conv_pre(mel)
         for stage in self.stages:
             x = stage(x)
         return self.conv_post(x)
 
-    def _forward_channels_last(self, mel: torch.Tensor) -> torch.Tensor:
-        """The same network on [B, C, 1, T] channels-last signals (oneDNN then needs no layout reorders).
-
-        Every LeakyReLU runs in place: each follows a fresh tensor that nothing else reads.
-        """
-        slope = self.leaky_relu_slope
-        pad, conv = self.conv_pre
-        x = conv_module_cl(conv, to_channels_last_2d(F.pad(mel, (pad.padding[0],) * 2, mode="reflect")))
-        for stage in self.stages:
-            _, upsample, *blocks = stage
-            x = conv_module_cl(upsample, F.leaky_relu_(x, slope))
-            for block in blocks:
-                x = block.forward_channels_last(x)
-        _, pad, conv, _ = self.conv_post
-        x = reflect_pad_cl(F.leaky_relu_(x, slope), pad.padding[0])
-        return torch.tanh(conv_module_cl(conv, x)).squeeze(2)
-
-
-class _BakedConv(nn.Module):
-    """A conv's effective weight (weight norm applied) as a channels-last [*, *, 1, k] buffer, plus bias."""
-
-    def __init__(self, conv: nn.Module, bias: torch.Tensor | None = None):
-        super().__init__()
-        self.register_buffer("weight", to_channels_last_2d(conv.weight.detach()))
-        self.register_buffer("bias", (conv.bias if bias is None else bias).detach().clone())
-        self.transposed = isinstance(conv, nn.ConvTranspose1d)
-        self.stride, self.padding, self.dilation = conv.stride[0], conv.padding[0], conv.dilation[0]
-        self.output_padding = conv.output_padding[0]
-
-    def forward(self, x: torch.Tensor, activation: str = "none", slope: float = 0.2) -> torch.Tensor:
-        if self.transposed:
-            return F.conv_transpose2d(
-                x,
-                self.weight,
-                self.bias,
-                stride=(1, self.stride),
-                padding=(0, self.padding),
-                output_padding=(0, self.output_padding),
-            )
-        return conv_cl(x, self.weight, self.bias, self.padding, self.dilation, activation, slope)
-
-
-class _BakedResidualBlock(nn.Module):
-    """ResidualBlock with the residual add folded into the second 1x1 conv and both 1x1 biases summed."""
-
-    def __init__(self, block: ResidualBlock):
-        super().__init__()
-        _, pad, conv, _, conv1 = block.block
-        self.pad = pad.padding[0]
-        self.conv = _BakedConv(conv)
-        self.register_buffer("w1", to_channels_last_2d(conv1.weight.detach()))
-        self.shortcut = _BakedConv(block.shortcut, bias=block.shortcut.bias + conv1.bias)
-
-    def forward(self, x: torch.Tensor, slope: float) -> torch.Tensor:
-        h = self.conv(leaky_relu_reflect_pad_cl(x, self.pad, slope), "leaky_relu", slope)
-        return conv_cl_add_(self.shortcut(x), h, self.w1)
-
-
-class MelGANInference(nn.Module):
-    """Inference-only copy of a MelGANGenerator: the same outputs (to float rounding), ~1.9x faster on CPU.
-
-    Weight norm is baked in; signals stay channels-last so oneDNN needs no layout reorders (this alone halves
-    the transposed convs' time); LeakyReLU and tanh run as convolution post-ops; the residual add is
-    accumulated by the second 1x1 conv (sum post-op); reflection padding is written in the same pass as the
-    block's first LeakyReLU. Runs in the dtype of its weights (``.to(torch.bfloat16)`` for bf16, ~2x faster
-    again with AVX512-BF16) and returns audio in the mel's dtype. No autograd.
-    """
-
-    def __init__(self, generator: MelGANGenerator):
-        super().__init__()
-        self.hop_length = generator.hop_length
-        self.slope = generator.leaky_relu_slope
-        with torch.no_grad():
-            self.pre_pad = generator.conv_pre[0].padding[0]
-            self.pre = _BakedConv(generator.conv_pre[1])
-            self.ups = nn.ModuleList(_BakedConv(stage[1]) for stage in generator.stages)
-            self.blocks = nn.ModuleList(
-                nn.ModuleList(_BakedResidualBlock(block) for block in stage[2:]) for stage in generator.stages
-            )
-            self.post_pad = generator.conv_post[1].padding[0]
-            self.post = _BakedConv(generator.conv_post[2])
-
-    @torch.inference_mode()
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(mel.device.type, enabled=False):  # dtype is chosen by the weights, not autocast
-            x = F.pad(mel.to(self.pre.weight.dtype), (self.pre_pad, self.pre_pad), mode="reflect")
-            x = self.pre(to_channels_last_2d(x), "leaky_relu", self.slope)
-            for i, (up, blocks) in enumerate(zip(self.ups, self.blocks, strict=True)):
-                if i > 0:
-                    x = F.leaky_relu(x, self.slope, inplace=True)
-                x = up(x)
-                for block in blocks:
-                    x = block(x, self.slope)
-            x = leaky_relu_reflect_pad_cl(x, self.post_pad, self.slope)
-            audio = self.post(x, "tanh")
-        return audio.reshape(audio.shape[0], 1, -1).to(mel.dtype)
-
 
 class ScaleDiscriminator(nn.Module):
     """One scale of the MelGAN discriminator: grouped strided convs; returns every layer's output."""
-
-    channels_last_layers = 2
 
     def __init__(
         self, ndf: int = 16, n_layers: int = 4, downsampling_factor: int = 4, leaky_relu_slope: float = 0.2
@@ -222,29 +99,9 @@ class ScaleDiscriminator(nn.Module):
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x [B, 1, T] -> every layer's output [B, C, T'], the last being the logits.
-
-        While its weights train on CPU, the first ``channels_last_layers`` layers run channels-last, where
-        oneDNN computes the weight gradient of the first grouped conv (16 -> 64 channels) ~2.5x faster; the
-        wider convs get up to 2x slower there, and so does everything without weight gradients (D frozen for
-        the G update), so those stay [B, C, T]. Channels-last features are time-major views.
-        """
+        """x [B, 1, T] -> every layer's output [B, C, T'], the last being the logits."""
         features = []
-        weight_grads = torch.is_grad_enabled() and any(p.requires_grad for p in self.layers[1].parameters())
-        if weight_grads and channels_last_pays(x):
-            # one channel: torch reads the strides of unsqueeze(2) as contiguous; clone sets channels-last
-            x = x.unsqueeze(2).clone(memory_format=torch.channels_last)
-            for layer in self.layers[: self.channels_last_layers]:
-                for module in layer:
-                    if isinstance(module, nn.ReflectionPad1d):
-                        x = reflect_pad_cl(x, module.padding[0])
-                    elif isinstance(module, nn.LeakyReLU):
-                        x = F.leaky_relu_(x, module.negative_slope)  # a conv output its backward won't read
-                    else:
-                        x = conv_module_cl(module, x)
-                features.append(x.squeeze(2))
-            x = features[-1].contiguous()
-        for layer in self.layers[len(features) :]:
+        for layer in self.layers:
             x = layer(x)
             features.append(x)
         return features

@@ -15,7 +15,7 @@ from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram, MelReb
 from audiogan.export import ExportSpec, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.metrics.vocoder import VocoderMetrics
-from audiogan.models.melgan import MelGANInference
+from audiogan.models.fast_inference import FastMelGANGenerator
 from audiogan.tasks.base import GANTask, Sample
 from audiogan.utils.config import to_dict
 
@@ -33,7 +33,7 @@ class MelGANVocoder(nn.Module):
         self.hop_length = task.audio.hop_length
         own = mel_audio is None or mel_audio == task.audio
         self.rebin = nn.Identity() if own else MelRebinning(mel_audio, task.audio)
-        self.generator = MelGANInference(task.generator)
+        self.generator = FastMelGANGenerator(task.generator)
 
     @torch.inference_mode()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""infer.py export=...: files written whole from a checkpoint, bad values named (families: test_every_family)."""
+"""infer.py export=...: files written whole from a checkpoint, bad values named (all: test_every_family)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from benchmarks.timing import bench_conditions, round_robin, summary
 PAIRS = {"fast_fp32": "plain_fp32", "fast_bf16": "plain_bf16_autocast"}
 
 
-def bench_melgan_inference(
+def bench(
     device: str = "cpu",
     seconds: float = 10.0,
     rounds: int = 7,
@@ -83,4 +83,4 @@ def bench_melgan_inference(
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_melgan_inference("cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    print(json.dumps(bench("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

@@ -1,11 +1,16 @@
 """``make bench``: every benchmark on the CPU (2 threads) and on a GPU when one is present.
 
+For every family of conf/model/: its training speed (benchmarks/training.py, each stage of a curriculum
+apart), plus the family's own benchmarks, the modules ``benchmarks/<family>_*.py`` (each a ``bench(device)``
+returning a dict). bf16 and torch.compile are timed against fp32 for every family on a GPU; on 2 CPU cores,
+where a full-size step of the bigger families takes seconds to minutes, for the default family only.
 Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>_<cpu[+cuda]>.json (each run
 records its device's name) and prints it.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import time
@@ -14,14 +19,17 @@ from pathlib import Path
 import torch
 
 from audiogan.utils.files import atomic_write
-from benchmarks.conversion_inference import bench_conversion_inference
-from benchmarks.denoiser_inference import bench_denoiser_inference
-from benchmarks.melgan_inference import bench_melgan_inference
-from benchmarks.specgan_sampling import bench_specgan_sampling
 from benchmarks.timing import device_name
-from benchmarks.training import FAMILIES, bench_training, runs_of
+from benchmarks.training import bench_training, default_family, families, stages_of
 
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def family_benchmarks(family: str) -> list:
+    """The ``bench`` functions of the family's own benchmark modules (benchmarks/<family>_*.py)."""
+    modules = sorted(path.stem for path in HERE.glob(f"{family}_*.py"))
+    return [importlib.import_module(f"benchmarks.{name}").bench for name in modules]
 
 
 def main() -> dict:
@@ -33,17 +41,13 @@ def main() -> dict:
         "runs": [],
     }
     for device in devices:
-        results["runs"].append(bench_melgan_inference(device))
-        results["runs"].append(bench_specgan_sampling(device))
-        results["runs"].append(bench_denoiser_inference(device))
-        results["runs"].append(bench_conversion_inference(device))
-        for model, stage in [(family, stage) for family in FAMILIES for stage in runs_of(family)]:
-            results["runs"].append(bench_training(model, device, stage=stage))
-            # bf16 and torch.compile against the default: every family on a GPU; on 2 CPU cores, where a
-            # full-size step of the bigger families takes seconds to minutes, MelGAN's only
-            if device == "cuda" or model == "melgan":
-                results["runs"].append(bench_training(model, device, precision="bf16-mixed", stage=stage))
-                results["runs"].append(bench_training(model, device, stage=stage, compile=True))
+        for family in families():
+            results["runs"] += [bench(device) for bench in family_benchmarks(family)]
+            for stage in stages_of(family):
+                variants = [{}]
+                if device == "cuda" or family == default_family():
+                    variants += [{"precision": "bf16-mixed"}, {"compile": True}]
+                results["runs"] += [bench_training(family, device, stage=stage, **v) for v in variants]
     path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}_{'+'.join(devices)}.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=2) + "\n")

@@ -17,7 +17,7 @@ from audiogan.models.specgan import SpecGANGenerator
 from benchmarks.timing import bench_conditions, round_robin, summary
 
 
-def bench_specgan_sampling(
+def bench(
     device: str = "cpu", batch_size: int = 64, rounds: int = 5, threads: int = 2, griffin_lim_iters: int = 16
 ) -> dict:
     dev = torch.device(device)
@@ -45,4 +45,4 @@ def bench_specgan_sampling(
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_specgan_sampling("cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    print(json.dumps(bench("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

@@ -1,14 +1,14 @@
-"""Training speed of a family's real task through Lightning, at full size, on random audio.
+"""Training speed of every family's real task through Lightning, at full size, derived from its configs.
 
-MelGAN: one batch = one D and one G update (with feature matching), 16 x 8192 samples.
-SpecGAN: one 5:1 cycle = five batches of 64 x 16384 samples, each a D update with gradient penalty,
-the fifth also a G update. Denoiser: each of its three stages run alone (``only_stage``); stages 1-2 are one
-G update per batch, stage 3 a 2:1 cycle of two batches; 8 x 32000 samples on a GPU, 2 x 16000 on the CPU
-(a full-size step there takes minutes). Voice conversion: one batch = one D and two G updates on 8 pairs of
-80 x 128 dB mels (2 on the CPU), its D-skip threshold off so every batch does the same work. Data loading is
-never the bottleneck here, so the inputs are random. ``samples_per_second`` counts training audio (waveform
-samples, or mel frames x hop); ``audio_seconds_per_second`` is the same in seconds, comparable across rates.
-Run: python -m benchmarks.training [melgan|specgan|hifigan_denoise|voice_conversion]
+For each family of ``conf/model/``: its networks and item sizes from the model config, one real batch of its
+embedded corpus (the data its smoke config, ``experiment=<family>_smoke``, trains on) fed again and again,
+so data loading is not timed. A family whose schedule has several stages (the denoiser's curriculum) is
+timed stage by stage (``only_stage``). One cycle = n_d batches of the stage (1:1 and 1:2 one batch,
+SpecGAN's 5:1 five); a warm-up cycle, then cycles until 8 are timed or 60 s have passed (at least 2). On the
+CPU a family's ``experiment=<family>_cpu_bench`` (when present) shrinks what a full-size step cannot do in
+seconds there; the JSON records the batch shape. D-skip thresholds are off, so every cycle does the same work.
+``audio_seconds_per_second`` counts the training audio (waveform samples, or mel frames x hop) in seconds.
+Run: python -m benchmarks.training [family]
 """
 
 from __future__ import annotations
@@ -21,34 +21,82 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class
 
-from audiogan.train import build_task, compile_networks
-from audiogan.utils.config import compose_config
+from audiogan.tasks.base import Schedule
+from audiogan.train import build_datamodule, build_task, compile_networks
+from audiogan.utils.config import compose_config, to_dict
 from benchmarks.timing import bench_conditions, summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+MAX_CYCLES, MIN_CYCLES, TIME_BUDGET = 8, 2, 60.0
 
 
-class RandomItems(Dataset):
-    """Uniform noise in [-0.25, 0.25) of ``shape`` under each of ``keys`` (the items a family's datasets
-    yield: waveforms [samples] or mels [n_mels, frames])."""
-
-    def __init__(self, items: int, shape: tuple[int, ...], keys: tuple[str, ...] = ("audio",)):
-        self.n, self.shape, self.keys = items, shape, keys
-
-    def __len__(self):
-        return self.n
-
-    def __getitem__(self, i):
-        generator = torch.Generator().manual_seed(i)
-        return {key: 0.5 * torch.rand(self.shape, generator=generator) - 0.25 for key in self.keys}
+def families() -> list[str]:
+    """Every family of conf/model/."""
+    return sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
 
 
-class BatchTimer(L.Callback):
-    """Wall time of every training batch (synchronised on GPU)."""
+def default_family() -> str:
+    """The family ``python train.py`` trains."""
+    compose_config(CONF, [])
+    return HydraConfig.get().runtime.choices["model"]
 
-    def __init__(self):
+
+def embedded_data(family: str) -> str:
+    """The data config of the family's smoke run: its corpus that needs no download."""
+    compose_config(CONF, [f"experiment={family}_smoke"])
+    return HydraConfig.get().runtime.choices["data"]
+
+
+def stages_of(family: str) -> list[str | None]:
+    """The stages timed apart: each stage of a curriculum (or warm-up + adversarial), else the whole task."""
+    task = compose_config(CONF, [f"model={family}"]).model.task
+    options_type = get_class(task._target_).stage_options
+    phases = Schedule(**to_dict(task.schedule), options_type=options_type).phases
+    return [stage.name for stage in phases] if len(phases) > 1 else [None]
+
+
+def _config(family: str, device: str, stage: str | None):
+    overrides = [f"model={family}", f"data={embedded_data(family)}", "paths.output_dir=/tmp"]
+    overrides.append("++model.task.schedule.d_loss_threshold=null")
+    if device == "cpu" and (CONF / "experiment" / f"{family}_cpu_bench.yaml").is_file():
+        overrides.append(f"experiment={family}_cpu_bench")
+    if stage:
+        overrides.append(f"model.task.schedule.only_stage={stage}")
+    return compose_config(CONF, overrides)
+
+
+def repeating_first_batch(cfg, batches: int) -> tuple[L.LightningDataModule, dict[str, torch.Tensor]]:
+    """The config's datamodule (what a task may read in setup, e.g. SpecGAN's moments) whose train loader
+    yields its first batch ``batches`` times (the family's item shapes and batch size), and that batch."""
+    datamodule = build_datamodule(cfg)
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))
+    datamodule.train_dataloader = lambda: RepeatedBatch(batch, batches)
+    return datamodule, batch
+
+
+class RepeatedBatch:
+    """One batch ``times`` over, as a train loader (an iterable, not a list: Lightning would take a list
+    for several loaders)."""
+
+    def __init__(self, batch: dict[str, torch.Tensor], times: int):
+        self.batch, self.times = batch, times
+
+    def __len__(self) -> int:
+        return self.times
+
+    def __iter__(self):
+        return iter([self.batch] * self.times)
+
+
+class CycleTimer(L.Callback):
+    """Wall time of every training batch (synchronised on GPU); stops once enough cycles are timed."""
+
+    def __init__(self, cycle: int, warmup_cycles: int):
+        self.cycle, self.warmup = cycle, warmup_cycles
         self.times: list[float] = []
 
     def _sync(self, module):
@@ -62,60 +110,33 @@ class BatchTimer(L.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         self._sync(module)
         self.times.append(time.perf_counter() - self.start)
-
-
-# (model, stage) -> (batch size, item shape, batches per update cycle, cycles timed, warm-up cycles)
-SETTINGS = {
-    ("melgan", None): (16, (8192,), 1, 8, 2),
-    ("specgan", None): (64, (16384,), 5, 2, 1),
-    ("hifigan_denoise", "wavenet"): (8, (32000,), 1, 8, 2),
-    ("hifigan_denoise", "postnet"): (8, (32000,), 1, 8, 2),
-    ("hifigan_denoise", "adversarial"): (8, (32000,), 2, 4, 1),
-    ("voice_conversion", None): (8, (80, 128), 1, 8, 2),
-}
-CPU_SETTINGS = {
-    **{
-        ("hifigan_denoise", stage): (2, (16000,), n, 2, 1)
-        for stage, n in [("wavenet", 1), ("postnet", 1), ("adversarial", 2)]
-    },
-    ("voice_conversion", None): (2, (80, 128), 1, 3, 1),
-}
-DENOISER_STAGES = ("wavenet", "postnet", "adversarial")
-KEYS = {"hifigan_denoise": ("clean", "noisy"), "voice_conversion": ("source_mel", "target_mel")}
-# every batch of a timed cycle does the same updates
-OVERRIDES = {"voice_conversion": ["model.task.schedule.d_loss_threshold=null"]}
-FAMILIES = ("melgan", "specgan", "hifigan_denoise", "voice_conversion")
-
-
-def runs_of(family: str) -> list[str | None]:
-    """The stages timed for a family: each stage of the denoiser's curriculum, the whole task otherwise."""
-    return list(DENOISER_STAGES) if family == "hifigan_denoise" else [None]
+        timed = self.times[self.warmup * self.cycle :]
+        cycles = len(timed) // self.cycle
+        if cycles >= MAX_CYCLES or (cycles >= MIN_CYCLES and sum(timed) > TIME_BUDGET):
+            trainer.should_stop = True
 
 
 def bench_training(
-    model: str = "melgan",
+    family: str = "melgan",
     device: str = "cpu",
     threads: int = 2,
     precision: str = "32-true",
     stage: str | None = None,
     compile: bool = False,
 ) -> dict:
-    """Median seconds per update cycle (one batch for 1:1, five for SpecGAN's 5:1) after warm-up.
+    """Median seconds per update cycle of ``family`` (one ``stage`` of a curriculum alone when given).
 
-    ``stage`` names one stage of a curriculum to time alone (the denoiser's). ``compile``: as ``compile=true``
-    (inductor); its compilation falls in the warm-up cycles, whose times are reported apart.
+    ``compile``: as ``compile=true`` (inductor); its compilation falls in the warm-up cycle, reported apart.
     """
-    settings = CPU_SETTINGS if device == "cpu" else {}
-    batch_size, shape, cycle, cycles, warmup_cycles = settings.get((model, stage), SETTINGS[(model, stage)])
-    overrides = [f"model={model}", "paths.output_dir=/tmp", f"model.batch_size={batch_size}"]
-    overrides += [f"model.task.schedule.only_stage={stage}"] if stage else []
-    overrides += OVERRIDES.get(model, [])
-    cfg = compose_config(CONF, overrides)
-    timer = BatchTimer()
+    cfg = _config(family, device, stage)
     with bench_conditions(torch.device(device), threads) as conditions:
         task = build_task(cfg)
+        phase = task.schedule.phases[task.schedule.phase_at(task.schedule.first_batch)[0]]
+        cycle = phase.n_d if phase.adversarial else 1
+        datamodule, batch = repeating_first_batch(cfg, (1 + MAX_CYCLES) * cycle)
         if compile:
             compile_networks(task, {"backend": "inductor"})
+        timer = CycleTimer(cycle, warmup_cycles=1)
         trainer = L.Trainer(
             accelerator=device,
             devices=1,
@@ -127,31 +148,25 @@ def bench_training(
             enable_model_summary=False,
             callbacks=[timer],
             num_sanity_val_steps=0,
+            limit_val_batches=0,
         )
-        items = (warmup_cycles + cycles) * cycle * batch_size
-        dataset = RandomItems(items, shape, KEYS.get(model, ("audio",)))
-        loader = DataLoader(dataset, batch_size=batch_size)
-        if getattr(task, "moments", None) is not None:  # SpecGAN normalises with its training data's moments
-            task.moments.compute(
-                [torch.stack([dataset[i]["audio"] for i in range(batch_size)])], task.features
-            )
-        trainer.fit(task, train_dataloaders=loader)
-    timed = timer.times[warmup_cycles * cycle :]
-    per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed), cycle)]
+        trainer.fit(task, datamodule=datamodule)
+    timed = timer.times[cycle:]
+    per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed) - cycle + 1, cycle)]
     median = statistics.median(per_cycle)
-    hop = cfg.audio.hop_length if len(shape) == 2 else 1  # mel items: frames x hop samples of audio
-    item_samples = shape[-1] * hop
+    first = next(iter(batch.values()))
+    hop = cfg.audio.hop_length if first.dim() == 3 else 1  # mel items: frames x hop samples of audio
+    item_samples = first.shape[-1] * hop
+    batch_size = first.shape[0]
     return {
-        "benchmark": f"{model}_training" + (f"_{stage}" if stage else ""),
-        "warmup_seconds": sum(timer.times[: warmup_cycles * cycle]),
+        "benchmark": f"{family}_training" + (f"_{stage}" if stage else ""),
+        "warmup_seconds": sum(timer.times[:cycle]),
         "seconds_per_cycle": summary(per_cycle),
         "batches_per_cycle": cycle,
         "cycles_per_second": 1.0 / median,
         "items_per_second": cycle * batch_size / median,
-        "samples_per_second": cycle * batch_size * item_samples / median,
         "audio_seconds_per_second": cycle * batch_size * item_samples / cfg.audio.sample_rate / median,
-        "batch_size": batch_size,
-        "item_shape": list(shape),
+        "batch_shapes": {key: list(value.shape) for key, value in batch.items()},
         "cycles_timed": len(per_cycle),
         "precision": precision,
         "compile": compile,
@@ -160,7 +175,7 @@ def bench_training(
 
 
 if __name__ == "__main__":
-    family = sys.argv[1] if len(sys.argv) > 1 else "melgan"
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    for stage in runs_of(family):
-        print(json.dumps(bench_training(family, device, stage=stage), indent=2))
+    for family in sys.argv[1:] or families():
+        for stage in stages_of(family):
+            print(json.dumps(bench_training(family, device, stage=stage), indent=2))

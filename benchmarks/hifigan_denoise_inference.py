@@ -3,7 +3,7 @@
 Times the path ``infer.py`` runs (chunks with as much context on both sides as the generator reaches), fp32
 and under bf16 autocast, round-robin in one process, medians with min-max, load average recorded
 (docs/measuring.md).
-Run: python -m benchmarks.denoiser_inference
+Run: python -m benchmarks.hifigan_denoise_inference
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from audiogan.tasks.hifigan_denoise import Denoiser
 from benchmarks.timing import bench_conditions, round_robin, summary
 
 
-def bench_denoiser_inference(
+def bench(
     device: str = "cpu",
     seconds: float = 10.0,
     rounds: int = 3,
@@ -51,4 +51,4 @@ def bench_denoiser_inference(
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_denoiser_inference("cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    print(json.dumps(bench("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

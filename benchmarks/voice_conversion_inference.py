@@ -5,7 +5,7 @@ audio: Griffin-Lim at the default 128 iterations, a full-size MelGAN (rebinned m
 alone (mel in, mel out), round-robin in one process, medians with min-max, load average recorded
 (docs/measuring.md).
 Weights are random: speed does not depend on them.
-Run: python -m benchmarks.conversion_inference
+Run: python -m benchmarks.voice_conversion_inference
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _task(model: str):
     return build_task(compose_config(CONF, [f"model={model}", "paths.output_dir=/tmp"])).eval()
 
 
-def bench_conversion_inference(
+def bench(
     device: str = "cpu",
     seconds: float = 10.0,
     rounds: int = 3,
@@ -64,4 +64,4 @@ def bench_conversion_inference(
 
 
 if __name__ == "__main__":
-    print(json.dumps(bench_conversion_inference("cuda" if torch.cuda.is_available() else "cpu"), indent=2))
+    print(json.dumps(bench("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

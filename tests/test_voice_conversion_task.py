@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from audiogan.cli import exit_on_user_error
 from audiogan.data.corpora.tiny_speech import TinySpeech
-from audiogan.data.parallel import ParallelMels, pair_utterances
+from audiogan.data.parallel import ParallelMels
 from audiogan.infer import run
 from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.train import build_datamodule, build_task
@@ -116,12 +116,7 @@ def test_plateau_scheduler_lowers_the_learning_rate_when_val_l1_stalls(compose_c
 
 def test_dtw_pairs_are_built_once_and_then_read_from_the_cache(compose_cfg, data_dir, tmp_path):
     cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
-    corpus = TinySpeech(data_dir, subset="sentences")
-    utterances = corpus.utterances("val")
-    pairs = pair_utterances(utterances, "us_m3", "us_f2")
-    assert [(s.utt_id, t.utt_id) for s, t in pairs] == [
-        (s.utt_id, t.utt_id) for s, t in corpus.parallel_pairs("val", "us_m3", "us_f2")
-    ]
+    utterances = TinySpeech(data_dir, subset="sentences").utterances("val")
 
     def build():
         return ParallelMels(

@@ -47,25 +47,7 @@ def _task(compose_cfg, *overrides):
     return build_task(compose_cfg(*TINY_VC, *overrides))
 
 
-def test_seed_defaults_are_the_config(compose_cfg):
-    cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
-    task = cfg.model.task
-    assert (cfg.model.batch_size, task.epochs, task.schedule.max_batches) == (8, 25, None)
-    assert (task.schedule.n_d, task.schedule.n_g, task.schedule.d_loss_threshold) == (1, 2, 0.3)
-    assert task.optim.generator.lr == 1e-4 and list(task.optim.generator.betas) == [0.5, 0.999]
-    assert task.optim.generator.weight_decay == 1e-5 and task.optim.grad_clip.generator == 1.0
-    assert task.loss_weights.l1 == 25.0 and task.label_smoothing == 0.1
-    assert task.scheduler.generator.monitor == "val/l1" and task.scheduler.generator.scheduler.factor == 0.7
-    assert (cfg.audio.sample_rate, cfg.audio.n_mels, cfg.audio.hop_length, cfg.audio.win_length) == (
-        22050,
-        80,
-        256,
-        1024,
-    )
-    assert (cfg.audio.fmin, cfg.audio.fmax, cfg.audio.log) == (20, 8000, "db")
-    assert cfg.audio.griffin_lim_iters == 128
-
-
+@pytest.mark.slow
 def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budget(compose_cfg):
     # no max_batches: the budget is epochs x batches per epoch (3 items / batch 1 = 3 batches, 2 epochs)
     task = _task(compose_cfg, "model.task.epochs=2", "model.task.schedule.d_loss_threshold=null")
@@ -79,6 +61,7 @@ def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budge
     assert task.stats.source.std.item() != 20.0
 
 
+@pytest.mark.slow
 def test_discriminator_is_skipped_while_its_loss_is_below_the_threshold(compose_cfg):
     # BCE of two logits sums to >= 2 x 0.325 (the smoothed real label's entropy): a threshold of 100 skips all
     task = _task(compose_cfg, "model.task.schedule.max_batches=3", "model.task.schedule.d_loss_threshold=100")
@@ -88,6 +71,7 @@ def test_discriminator_is_skipped_while_its_loss_is_below_the_threshold(compose_
     assert all(torch.equal(a, b) for a, b in zip(before, task.discriminator.parameters(), strict=True))
 
 
+@pytest.mark.slow
 def test_plateau_scheduler_lowers_the_learning_rate_when_val_l1_stalls(compose_cfg):
     task = _task(
         compose_cfg,
@@ -167,12 +151,14 @@ def source_files(data_dir, tmp_path_factory) -> tuple[Path, list[Path]]:
     return inputs, source[:2]
 
 
+@pytest.mark.slow
 def test_training_logs_converted_target_and_source_samples(vc_run):
     samples = sorted(p.name for p in vc_run.glob("samples/*/*"))
     expected = {"pair0_converted.wav", "pair0_target.wav", "pair0_source.wav", "pair0_converted_mel.png"}
     assert expected <= set(samples), samples
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vocoder", ["griffin_lim", "melgan"])
 def test_convert_command_converts_a_folder(vc_run, source_files, melgan_ckpt, data_dir, tmp_path, vocoder):
     inputs, originals = source_files
@@ -209,6 +195,7 @@ def _convert_error(caplog, tmp_path, ckpt: Path, inputs: Path, *overrides: str, 
     return caplog.text
 
 
+@pytest.mark.slow
 def test_convert_refuses_other_checkpoints_by_name(vc_run, source_files, melgan_ckpt, tmp_path, caplog):
     inputs, _ = source_files
     text = _convert_error(caplog, tmp_path, melgan_ckpt, inputs, task_type=VoiceConversionTask)

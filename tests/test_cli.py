@@ -25,6 +25,7 @@ def _metrics(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
     result = run_cli("train.py", *SHORT_MELGAN, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -43,6 +44,7 @@ def test_train_leaves_config_checkpoint_logs_and_samples(data_dir, tmp_path):
     assert (run_dir / "train.log").exists()
 
 
+@pytest.mark.slow
 def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp_path):
     result = run_cli(
         "train.py", *SHORT_MELGAN, "data.provides=[parallel]", data_dir=data_dir, log_dir=tmp_path
@@ -52,6 +54,7 @@ def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp
     assert "data=tiny_speech provides ['parallel']" in result.stdout
 
 
+@pytest.mark.slow
 def test_wrong_option_name_lists_the_valid_ones(data_dir, tmp_path):
     result = run_cli("train.py", "loss=hinj", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
@@ -59,12 +62,14 @@ def test_wrong_option_name_lists_the_valid_ones(data_dir, tmp_path):
     assert "hinge" in result.stdout and "lsgan" in result.stdout
 
 
+@pytest.mark.slow
 def test_config_typo_names_the_key(data_dir, tmp_path):
     result = run_cli("train.py", "trainer.max_epoch=3", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
     assert "max_epoch" in result.stdout
 
 
+@pytest.mark.slow
 def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
     missing = tmp_path / "nowhere" / "LJSpeech-1.1"
     result = run_cli(
@@ -79,6 +84,7 @@ def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
     assert str(missing) in result.stdout and "metadata.csv" in result.stdout
 
 
+@pytest.mark.slow
 def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
     result = run_cli("train.py", "-m", *SHORT_MELGAN, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -90,6 +96,7 @@ def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
         assert (job / "checkpoints" / "last.ckpt").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("family", "overrides", "counters"),
     [
@@ -132,6 +139,7 @@ def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path, family,
     assert checkpoint["gan_engine"]["counters"] == {**counters, "d_skipped": 0}
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_scalars_and_media(data_dir, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -147,6 +155,7 @@ def test_tensorboard_gets_scalars_and_media(data_dir, tmp_path):
     assert any(t.startswith("images/") for t in tags["images"])
 
 
+@pytest.mark.slow
 def test_wandb_offline_logs_media_and_a_sample_table_then_resumes_the_same_run(data_dir, tmp_path):
     result = run_cli("train.py", *SHORT_MELGAN, "logger=wandb", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]

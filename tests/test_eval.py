@@ -15,6 +15,8 @@ from audiogan.checkpoints import load_task, run_config
 from audiogan.evaluate import eval_config, evaluate
 from audiogan.utils.config import register_resolvers
 
+pytestmark = pytest.mark.slow  # every test evaluates a checkpoint trained through train.py
+
 METRICS = ["test/mel_l1", "test/mel_l1_griffinlim", "test/mrstft", "test/mrstft_griffinlim"]
 
 

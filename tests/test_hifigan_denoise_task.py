@@ -57,6 +57,7 @@ class StageSnapshots(L.Callback):
         self._take(task)
 
 
+@pytest.mark.slow
 def test_full_size_parameters_that_train_in_each_stage(compose_cfg):
     cfg = compose_cfg("model=hifigan_denoise", "data=tiny_speech_noisy")
     task = build_task(cfg)
@@ -75,6 +76,7 @@ def test_full_size_parameters_that_train_in_each_stage(compose_cfg):
     assert [stage.batches for stage in task.schedule.phases] == [70_000, 50_000, 170_000]
 
 
+@pytest.mark.slow
 def test_three_stages_train_their_parts_and_the_last_one_updates_d_twice_per_g(compose_cfg):
     task, data = build(compose_cfg)
     snapshots = StageSnapshots()
@@ -99,6 +101,7 @@ def test_three_stages_train_their_parts_and_the_last_one_updates_d_twice_per_g(c
     assert (opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]) == (1e-5, 1e-3)
 
 
+@pytest.mark.slow
 def test_stage_one_losses_fall_on_a_fixed_batch(compose_cfg):
     torch.manual_seed(0)
     task, data = build(compose_cfg)
@@ -117,6 +120,7 @@ def test_stage_one_losses_fall_on_a_fixed_batch(compose_cfg):
     assert losses[-1]["train/g_spectrogram"] < 0.5 * losses[0]["train/g_spectrogram"]
 
 
+@pytest.mark.slow
 def test_a_stage_runs_alone_from_the_checkpoint_of_the_one_before(compose_cfg, tmp_path):
     task, data = build(compose_cfg, "model.task.schedule.only_stage=postnet")
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
@@ -154,6 +158,7 @@ def test_chunked_inference_equals_one_whole_pass(compose_cfg, use_postnet):
     torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
     result = run_cli(
         "train.py",

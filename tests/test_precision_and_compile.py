@@ -11,6 +11,8 @@ from omegaconf import open_dict
 
 from audiogan.train import run
 
+pytestmark = pytest.mark.slow  # every test trains each family for several batches
+
 TWO_BATCHES = ["model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
 # family -> (toy overrides, engine counters after them)
 FAMILIES = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import lightning as L
+import pytest
 import soundfile as sf
 import torch
 from conftest import TINY_SPECGAN, quiet_trainer, run_cli
@@ -19,6 +20,7 @@ from audiogan.train import build_datamodule, build_task, run
 SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4"]
 
 
+@pytest.mark.slow
 def test_five_to_one_schedule_moments_and_digit_metrics(compose_cfg, data_dir, tmp_path):
     classifier = tmp_path / "classifier.pt"
     settings = {"channels": 4, "epochs": 1, "batch_size": 8, "max_steps": 2}
@@ -65,6 +67,7 @@ def test_real_spectrograms_are_128_by_128_in_tanh_range(compose_cfg):
     assert spec.min() >= -1 and spec.max() <= 1 and spec.std() > 0.1
 
 
+@pytest.mark.slow
 def test_critic_separates_real_from_fake_on_a_fixed_batch(compose_cfg):
     cfg = compose_cfg(
         *SPECGAN_4,
@@ -88,6 +91,7 @@ def test_critic_separates_real_from_fake_on_a_fixed_batch(compose_cfg):
     assert sum(seen[-5:]) / 5 > sum(seen[:5]) / 5 + 0.5  # the Wasserstein estimate grows as D learns
 
 
+@pytest.mark.slow
 def test_sampling_command_writes_wavs_and_grid(data_dir, tmp_path):
     result = run_cli(
         "train.py",

@@ -35,6 +35,7 @@ def _last_logged(job: Path, metric: str) -> float:
         return float([row[metric] for row in csv.DictReader(handle) if row[metric]][-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("family", "overrides", "monitor", "best"), SWEEPS, ids=[s[0] for s in SWEEPS])
 def test_optuna_sweep_runs_trials_and_writes_the_best(data_dir, tmp_path, family, overrides, monitor, best):
     result = run_cli(
@@ -53,6 +54,7 @@ def test_optuna_sweep_runs_trials_and_writes_the_best(data_dir, tmp_path, family
     assert len(results["best_params"]) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -77,6 +79,7 @@ def test_multirun_ddp_message_names_the_alternatives(compose_cfg):
     check_launch(compose_cfg("trainer=ddp_cpu", "trainer.devices=1", "hydra.mode=MULTIRUN"))  # one process
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_the_job(data_dir, tmp_path):
     result = run_cli(
         "train.py", "-m", "launcher=submitit_local", *SHORT_MELGAN, data_dir=data_dir, log_dir=tmp_path

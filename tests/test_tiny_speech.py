@@ -93,6 +93,7 @@ def test_builds_are_deterministic_and_clips_independent_of_the_rest(root, tmp_pa
     assert read_metadata(first) == read_metadata(second)
 
 
+@pytest.mark.slow
 def test_speakers_have_distinct_pitch(root):
     librosa = pytest.importorskip("librosa")
     f0 = {}
@@ -219,6 +220,7 @@ def _build_and_report(root: Path, queue) -> None:
     queue.put((ensure_tiny_speech(root, **SMALL) / "build.json").stat().st_ino)
 
 
+@pytest.mark.slow
 def test_concurrent_builders_produce_one_corpus(tmp_path):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()

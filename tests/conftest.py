@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from hydra.utils import instantiate
 from omegaconf import open_dict
 
 from audiogan.utils.config import compose_config
@@ -117,6 +118,21 @@ def quiet_trainer(**options) -> L.Trainer:
         num_sanity_val_steps=0,
     )
     return L.Trainer(**{**defaults, **options})
+
+
+def on_meta(network: dict) -> torch.nn.Module:
+    """``network`` (a Hydra node) built on the meta device: full-size shapes without memory or init time."""
+    with torch.device("meta"):
+        return instantiate(network)
+
+
+def generator_on_meta(cfg):
+    """``cfg`` whose task builds its generator on the meta device (voice conversion's has 391M parameters)."""
+    with open_dict(cfg):
+        network = cfg.model.task.generator
+        wrapper = {"_target_": "conftest.on_meta", "_recursive_": False, "network": network}
+        cfg.model.task.generator = wrapper
+    return cfg
 
 
 @pytest.fixture(scope="session")

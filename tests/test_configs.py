@@ -6,10 +6,10 @@ import functools
 
 import pytest
 import torch
-from conftest import CONF
+from conftest import CONF, generator_on_meta
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from audiogan.audio.config import AudioConfig
 from audiogan.losses.adversarial import HingeLoss, LSGANLoss
@@ -39,21 +39,6 @@ def _partner(group: str, option: str) -> list[str]:
         kinds = _node("data", option).provides
         return [f"model={next(m for m in _options('model') if _node('model', m).data_kind in kinds)}"]
     return []
-
-
-def on_meta(network: dict) -> torch.nn.Module:
-    """``network`` (a Hydra node) built on the meta device: full-size shapes without memory or init time."""
-    with torch.device("meta"):
-        return instantiate(network)
-
-
-def generator_on_meta(cfg):
-    """``cfg`` whose task builds its generator on the meta device (voice conversion's has 391M parameters)."""
-    with open_dict(cfg):
-        network = cfg.model.task.generator
-        wrapper = {"_target_": f"{__name__}.on_meta", "_recursive_": False, "network": network}
-        cfg.model.task.generator = wrapper
-    return cfg
 
 
 CASES = [(group, option) for group in GROUPS for option in _options(group)]

@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_DENOISE, quiet_trainer, run_cli
+from conftest import TINY_DENOISE, generator_on_meta, quiet_trainer, run_cli
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
@@ -59,8 +59,7 @@ class StageSnapshots(L.Callback):
 
 @pytest.mark.slow
 def test_full_size_parameters_that_train_in_each_stage(compose_cfg):
-    cfg = compose_cfg("model=hifigan_denoise", "data=tiny_speech_noisy")
-    task = build_task(cfg)
+    task = build_task(generator_on_meta(compose_cfg("model=hifigan_denoise", "data=tiny_speech_noisy")))
     assert trainable(task.discriminator) == 3 * 5_641_362 + 150_209
     expected = {
         "wavenet": (4_977_281, False),

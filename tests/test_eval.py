@@ -7,7 +7,7 @@ import math
 import shutil
 
 import pytest
-from conftest import CONF, TINY_MELGAN, run_cli
+from conftest import CONF, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -20,14 +20,10 @@ pytestmark = pytest.mark.slow  # every test evaluates a checkpoint trained throu
 METRICS = ["test/mel_l1", "test/mel_l1_griffinlim", "test/mrstft", "test/mrstft_griffinlim"]
 
 
-@pytest.fixture(scope="module")
-def ckpt(data_dir, tmp_path_factory):
-    """A tiny MelGAN trained for two batches through the CLI, once for this module; 2 test clips."""
-    log_dir = tmp_path_factory.mktemp("runs")
-    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2", "data.test_clips=2")
-    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
+@pytest.fixture
+def ckpt(melgan_ckpt):
+    """The session's tiny MelGAN, trained through the CLI with 2 test clips."""
+    return melgan_ckpt
 
 
 def eval_cfg(data_dir, *overrides: str):

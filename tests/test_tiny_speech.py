@@ -33,11 +33,10 @@ SMALL = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    ensure_tiny_speech(root)
-    return root
+@pytest.fixture
+def root(data_dir) -> Path:
+    """The session's data dir, where ``ensure_tiny_speech`` built the full corpus (conftest)."""
+    return data_dir
 
 
 def read_metadata(corpus_dir: Path) -> list[dict]:

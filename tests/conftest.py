@@ -167,6 +167,18 @@ def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path
     return run
 
 
+def trained_in_process(overrides: list[str], data_dir: Path, run_dir: Path) -> Path:
+    """``run_dir`` after ``audiogan.train.run`` (what train.py calls) with ``overrides``: a run for the other
+    commands to read, without a subprocess' start-up (train.py itself is tested with ``trained_run``)."""
+    from audiogan.train import run
+
+    cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={run_dir.parent}", *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    run(cfg)
+    return run_dir
+
+
 @pytest.fixture(scope="session")
 def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
     """A tiny MelGAN's last checkpoint after two batches through the CLI, once for the session: what train.py

@@ -9,16 +9,14 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_SPECGAN, quiet_trainer, run_cli
+from conftest import TINY_SPECGAN, quiet_trainer, run_cli, trained_in_process
 from matplotlib.image import imread
-from omegaconf import open_dict
 from torch.utils.data import DataLoader
 
 from audiogan.checkpoints import load_task
 from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.digit_classifier import train_digit_classifier
 from audiogan.train import build_datamodule, build_task, run
-from audiogan.utils.config import compose_config
 
 # four samples and four validation clips (the shared toy config keeps two)
 SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4"]
@@ -32,23 +30,15 @@ def specgan_run(data_dir, tmp_path_factory) -> Path:
     classifier = root / "classifier.pt"
     settings = {"channels": 4, "epochs": 1, "batch_size": 8, "max_steps": 2}
     train_digit_classifier(TinySpeech(data_dir, subset="digits"), classifier, device="cpu", **settings)
-    cfg = compose_config(
-        CONF,
-        [
-            f"paths.data_dir={data_dir}",
-            f"paths.log_dir={root}",
-            *SPECGAN_4,
-            "model.task.schedule.max_batches=10",
-            "trainer.val_check_interval=10",
-            f"model.task.digit_classifier={classifier}",
-            "model.task.metric_samples=12",
-        ],
-    )
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(root / "run")
-        cfg.paths.cache_dir = str(root / "cache")
-    run(cfg)
-    return root / "run"
+    overrides = [
+        *SPECGAN_4,
+        "model.task.schedule.max_batches=10",
+        "trainer.val_check_interval=10",
+        f"model.task.digit_classifier={classifier}",
+        "model.task.metric_samples=12",
+        f"paths.cache_dir={root / 'cache'}",
+    ]
+    return trained_in_process(overrides, data_dir, root / "run")
 
 
 @pytest.mark.slow

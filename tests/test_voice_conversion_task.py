@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_VC, quiet_trainer, run_cli, trained_run
+from conftest import CONF, TINY_VC, quiet_trainer, run_cli, trained_in_process
 from hydra import compose, initialize_config_dir
 from matplotlib.image import imread
 from torch.utils.data import DataLoader, Dataset
@@ -136,8 +136,9 @@ def test_datamodule_serves_aligned_crops(compose_cfg):
 
 @pytest.fixture(scope="module")
 def vc_run(data_dir, tmp_path_factory) -> Path:
-    """The run dir of a tiny voice-conversion model trained for two batches through train.py."""
-    return trained_run("voice_conversion", TINY_VC, data_dir, tmp_path_factory.mktemp("vc_runs"))
+    """The run dir of a tiny voice-conversion model trained for two batches with one validation."""
+    two_batches = ["model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
+    return trained_in_process([*TINY_VC, *two_batches], data_dir, tmp_path_factory.mktemp("vc") / "run")
 
 
 @pytest.fixture(scope="module")

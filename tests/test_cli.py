@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, SHORT_MELGAN, TINY_DENOISE, TINY_SPECGAN, TINY_VC, run_cli
+from conftest import CONF, FEW_METRIC_SAMPLES, SHORT_MELGAN, TINY_DENOISE, TINY_SPECGAN, TINY_VC, run_cli
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from matplotlib.image import imread
@@ -110,7 +110,7 @@ def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
         ),
         (
             "specgan",
-            [*TINY_SPECGAN, "model.task.schedule.max_batches=6"],
+            [*TINY_SPECGAN, FEW_METRIC_SAMPLES, "model.task.schedule.max_batches=6"],
             {"batches": 6, "d_updates": 6, "g_updates": 1},
         ),
         # stages of 2 + 2 + 4 batches: G alone, G alone, then 2:1

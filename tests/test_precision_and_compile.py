@@ -6,7 +6,7 @@ import logging
 
 import pytest
 import torch
-from conftest import TINY_DENOISE, TINY_MELGAN, TINY_SPECGAN, TINY_VC
+from conftest import FEW_METRIC_SAMPLES, TINY_DENOISE, TINY_MELGAN, TINY_SPECGAN, TINY_VC
 from omegaconf import open_dict
 
 from audiogan.train import run
@@ -18,7 +18,12 @@ TWO_BATCHES = ["model.task.schedule.max_batches=2", "trainer.val_check_interval=
 FAMILIES = {
     "melgan": ([*TINY_MELGAN, *TWO_BATCHES], {"batches": 2, "d_updates": 2, "g_updates": 2}),
     "specgan": (
-        [*TINY_SPECGAN, "model.task.schedule.max_batches=5", "trainer.val_check_interval=5"],
+        [
+            *TINY_SPECGAN,
+            FEW_METRIC_SAMPLES,
+            "model.task.schedule.max_batches=5",
+            "trainer.val_check_interval=5",
+        ],
         {"batches": 5, "d_updates": 5, "g_updates": 1},
     ),
     # 1 + 1 batches of G alone, then 2 batches at 2:1

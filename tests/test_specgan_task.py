@@ -18,8 +18,8 @@ from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.digit_classifier import train_digit_classifier
 from audiogan.train import build_datamodule, build_task, run
 
-# four samples and four validation clips (the shared toy config keeps two)
-SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4"]
+# four samples and four validation clips (the shared toy config keeps two), and no more generated for metrics
+SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4", "model.task.metric_samples=4"]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHORT_MELGAN, TINY_DENOISE, TINY_SPECGAN, TINY_VC, run_cli
+from conftest import FEW_METRIC_SAMPLES, SHORT_MELGAN, TINY_DENOISE, TINY_SPECGAN, TINY_VC, run_cli
 from hydra.core.hydra_config import HydraConfig
 
 from audiogan.launch import SLURM_LAUNCHER, check_launch
@@ -19,7 +19,7 @@ TWO_BATCHES = ["model.task.schedule.max_batches=2", "trainer.val_check_interval=
 # family, toy overrides, the monitor each trial is scored by, and which of the trials' scores is the best
 SWEEPS = [
     ("melgan", SHORT_MELGAN, "val/mel_l1", min),
-    ("specgan", [*TINY_SPECGAN, *TWO_BATCHES], "val/wasserstein", min),
+    ("specgan", [*TINY_SPECGAN, FEW_METRIC_SAMPLES, *TWO_BATCHES], "val/wasserstein", min),
     ("hifigan_denoise", [*TINY_DENOISE, "trainer.val_check_interval=8"], "val/pesq", max),
     ("voice_conversion", [*TINY_VC, *TWO_BATCHES], "val/mcd", min),
 ]

@@ -66,11 +66,11 @@ def test_option_composes_and_instantiates(compose_cfg, group, option):
     ids=["model_default", "loss_option", "experiment"],
 )
 def test_the_chosen_loss_is_the_one_the_task_trains_with(compose_cfg, overrides, objective):
-    assert type(build_task(compose_cfg(*overrides)).adversarial) is objective
+    assert type(build_task(generator_on_meta(compose_cfg(*overrides))).adversarial) is objective
 
 
 def test_paper_experiment_trains_both_networks_with_the_papers_adam(compose_cfg):
-    task = build_task(compose_cfg("experiment=melgan_paper"))
+    task = build_task(generator_on_meta(compose_cfg("experiment=melgan_paper")))
     optimizers, _ = task.configure_optimizers()
     assert len(optimizers) == 2
     for optimizer in optimizers:

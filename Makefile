@@ -1,14 +1,21 @@
 PY := .venv/bin/python
 
-.PHONY: install test train bench lint clean
+.PHONY: install test test-fast train bench lint clean
 
 install:
 	python3 -m venv .venv
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[dev]"
 
+# the whole suite, as CI runs it
 test:
 	$(PY) -m pytest
+
+# what a developer runs all day: units, the GAN engine and the configs, in about a minute on two cores. Tests
+# marked slow (pyproject.toml lists the marker) start train.py and the other commands as subprocesses, run
+# DDP or sweeps, train a family for several batches or build full-size networks; only `make test` runs them.
+test-fast:
+	$(PY) -m pytest -m "not slow"
 
 train:
 	$(PY) train.py

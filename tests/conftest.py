@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from hydra.utils import instantiate
 from omegaconf import open_dict
 
 from audiogan.utils.config import compose_config
@@ -61,6 +62,21 @@ def quiet_trainer(**options) -> L.Trainer:
     return L.Trainer(**{**defaults, **options})
 
 
+def on_meta(network: dict) -> torch.nn.Module:
+    """``network`` (a Hydra node) built on the meta device: full-size shapes without memory or init time."""
+    with torch.device("meta"):
+        return instantiate(network)
+
+
+def generator_on_meta(cfg):
+    """``cfg`` whose task builds its generator on the meta device (voice conversion's has 391M parameters)."""
+    with open_dict(cfg):
+        network = cfg.model.task.generator
+        wrapper = {"_target_": "conftest.on_meta", "_recursive_": False, "network": network}
+        cfg.model.task.generator = wrapper
+    return cfg
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
     """A data dir holding the embedded corpus, built once for the whole session."""
@@ -92,6 +108,18 @@ def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path
     return run
 
 
+def trained_in_process(overrides: list[str], data_dir: Path, run_dir: Path) -> Path:
+    """``run_dir`` after ``audiogan.train.run`` (what train.py calls) with ``overrides``: a run for the other
+    commands to read, without a subprocess' start-up (train.py itself is tested with ``trained_run``)."""
+    from audiogan.train import run
+
+    cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={run_dir.parent}", *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    run(cfg)
+    return run_dir
+
+
 @pytest.fixture(scope="session")
 def smoke_run(data_dir, tmp_path_factory):
     """``smoke_run(family)``: the run dir of ``python train.py experiment=<family>_smoke``, trained once per
@@ -108,9 +136,12 @@ def smoke_run(data_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def melgan_ckpt(smoke_run) -> Path:
-    """A tiny MelGAN's last checkpoint after two batches through the CLI, once for the session."""
-    return smoke_run("melgan") / "checkpoints" / "last.ckpt"
+def melgan_ckpt(data_dir, tmp_path_factory) -> Path:
+    """A tiny MelGAN's last checkpoint after two batches through the CLI, once for the session: what train.py
+    leaves, what infer.py, eval.py (2 test clips) and convert.py read. It logs to CSV and TensorBoard."""
+    overrides = [*TINY_MELGAN, "data.test_clips=2", "logger=[csv,tensorboard]"]
+    run = trained_run("melgan", overrides, data_dir, tmp_path_factory.mktemp("melgan_runs"))
+    return run / "checkpoints" / "last.ckpt"
 
 
 def cli_env(data_dir: Path, log_dir: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ from audiogan.audio.augment import (
     synthetic_rir,
     white_noise,
 )
+from audiogan.audio.length import crop_or_pad
 
 RATE = 16_000
 
@@ -65,6 +66,14 @@ def test_fit_length_tiles_and_crops():
     x = torch.arange(4.0)
     assert fit_length(x, 6, offset=3).tolist() == [3, 0, 1, 2, 3, 0]
     assert fit_length(x, 2).tolist() == [0, 1]
+
+
+def test_crop_or_pad_crops_from_start_and_zero_pads_the_end():
+    x = torch.arange(1.0, 7.0).repeat(2, 1)  # [2, 6]: the last axis is the one fitted
+    assert crop_or_pad(x, 3, start=2).tolist() == [[3, 4, 5]] * 2
+    assert crop_or_pad(x, 4, start=4).tolist() == [[5, 6, 0, 0]] * 2
+    assert crop_or_pad(x, 8).tolist() == [[1, 2, 3, 4, 5, 6, 0, 0]] * 2
+    assert crop_or_pad(x, 2, start=9).tolist() == [[0, 0]] * 2  # past the end: silence
 
 
 @pytest.mark.parametrize(("noise", "slope"), [(white_noise, 0.0), (pink_noise, -3.01), (brown_noise, -6.02)])

@@ -33,6 +33,7 @@ from audiogan.data.corpora.base import SPLITS, CorpusNotFoundError
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.ljspeech import LJSpeech
 from audiogan.data.corpora.vctk import VCTK
+from audiogan.data.parallel import ParallelMels, pair_utterances
 
 
 def all_utterances(corpus):
@@ -182,32 +183,34 @@ def test_vctk_splits_by_sentence_number(tmp_path):
         assert len(utterances) == 2 * len({VCTK.sentence_id(u) for u in utterances})
 
 
-def test_vctk_parallel_pairs(tmp_path):
+def test_vctk_recordings_pair_by_sentence_number_within_a_split(tmp_path):
     root = make_vctk(tmp_path, speakers=("p225", "p226", "p315"), n=20, untranscribed=("p315",))
     corpus = VCTK(root, val_fraction=0.2, test_fraction=0.2)
     for split in SPLITS:
-        pairs = corpus.parallel_pairs(split, "p226", "p225")
-        assert len(pairs) == len(corpus.utterances(split)) // 3
+        utterances = corpus.utterances(split)
+        pairs = pair_utterances(utterances, "p226", "p225")
+        assert len(pairs) == len(utterances) // 3
         for source, target in pairs:
             assert (source.speaker, target.speaker) == ("p226", "p225")
             assert VCTK.sentence_id(source) == VCTK.sentence_id(target)
             assert source.path.is_file() and target.path.is_file()
     # An untranscribed speaker cannot be shown to read the same text: paired only by number on request.
-    assert corpus.parallel_pairs("train", "p225", "p315") == []
-    assert len(corpus.parallel_pairs("train", "p225", "p315", match_text=False)) == len(
-        corpus.parallel_pairs("train", "p225", "p226")
+    train = corpus.utterances("train")
+    assert pair_utterances(train, "p225", "p315") == []
+    assert len(pair_utterances(train, "p225", "p315", match_text=False)) == len(
+        pair_utterances(train, "p225", "p226")
     )
-    with pytest.raises(ValueError, match="p999"):
-        corpus.parallel_pairs("train", "p225", "p999")
+    with pytest.raises(ValueError, match=r"'p999'.*speakers \['p225', 'p226', 'p315'\]"):
+        ParallelMels(train, 22050, {"log": "db"}, "p225", "p999")
 
 
-def test_vctk_parallel_pairs_drop_different_sentences_under_one_number(tmp_path):
+def test_vctk_pairs_drop_different_sentences_under_one_number(tmp_path):
     root = make_vctk(tmp_path, n=2)
     (root / "txt" / "p226" / "p226_002.txt").write_text("A newspaper sentence only p226 read.\n")
     (root / "txt" / "p225" / "p225_001.txt").write_text("please call STELLA sentence 1\n")  # same words
-    corpus = VCTK(root, val_fraction=0, test_fraction=0)
-    assert [VCTK.sentence_id(s) for s, _ in corpus.parallel_pairs("train", "p225", "p226")] == ["001"]
-    assert len(corpus.parallel_pairs("train", "p225", "p226", match_text=False)) == 2
+    train = VCTK(root, val_fraction=0, test_fraction=0).utterances("train")
+    assert [VCTK.sentence_id(s) for s, _ in pair_utterances(train, "p225", "p226")] == ["001"]
+    assert len(pair_utterances(train, "p225", "p226", match_text=False)) == 2
 
 
 # --- all readers ---

@@ -7,7 +7,7 @@ import math
 import shutil
 
 import pytest
-from conftest import CONF, TINY_MELGAN, run_cli
+from conftest import CONF, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -15,17 +15,9 @@ from audiogan.checkpoint_loading import load_task, run_config
 from audiogan.evaluate import eval_config, evaluate
 from audiogan.utils.config import register_resolvers
 
+pytestmark = pytest.mark.slow  # every test evaluates a checkpoint trained through train.py
+
 METRICS = ["test/mel_l1", "test/mel_l1_griffinlim", "test/mrstft", "test/mrstft_griffinlim"]
-
-
-@pytest.fixture(scope="module")
-def ckpt(data_dir, tmp_path_factory):
-    """A tiny MelGAN trained for two batches through the CLI, once for this module; 2 test clips."""
-    log_dir = tmp_path_factory.mktemp("runs")
-    train = ("model.task.schedule.max_batches=2", "trainer.val_check_interval=2", "data.test_clips=2")
-    result = run_cli("train.py", *TINY_MELGAN, *train, data_dir=data_dir, log_dir=log_dir)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return next(log_dir.glob("melgan/runs/*/checkpoints/last.ckpt"))
 
 
 def eval_cfg(data_dir, *overrides: str):
@@ -36,9 +28,9 @@ def eval_cfg(data_dir, *overrides: str):
         )
 
 
-def test_cli_prints_and_saves_the_test_metrics(ckpt, data_dir, tmp_path):
+def test_cli_prints_and_saves_the_test_metrics(melgan_ckpt, data_dir, tmp_path):
     out = tmp_path / "eval"
-    args = (f"ckpt_path={ckpt}", f"output_dir={out}", "trainer.enable_progress_bar=false")
+    args = (f"ckpt_path={melgan_ckpt}", f"output_dir={out}", "trainer.enable_progress_bar=false")
     result = run_cli("eval.py", *args, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -49,22 +41,22 @@ def test_cli_prints_and_saves_the_test_metrics(ckpt, data_dir, tmp_path):
     assert OmegaConf.load(out / "config.yaml").data.test_clips == 2  # the run's data settings
 
 
-def test_data_key_override_and_default_output_dir(ckpt, data_dir):
-    metrics = evaluate(eval_cfg(data_dir, f"ckpt_path={ckpt}", "+data.test_clips=1"))
-    (output,) = (ckpt.parents[1] / "eval").glob("*/metrics.json")
+def test_data_key_override_and_default_output_dir(melgan_ckpt, data_dir):
+    metrics = evaluate(eval_cfg(data_dir, f"ckpt_path={melgan_ckpt}", "+data.test_clips=1"))
+    (output,) = (melgan_ckpt.parents[1] / "eval").glob("*/metrics.json")
     assert json.loads(output.read_text()) == metrics
     assert OmegaConf.load(output.parent / "config.yaml").data.test_clips == 1
 
 
-def test_another_data_config_resolves_against_the_run(ckpt, data_dir, tmp_path):
-    cfg = eval_cfg(data_dir, f"ckpt_path={ckpt}", "data=ljspeech", "data.root=/corpora/LJSpeech-1.1")
-    merged = eval_config(cfg, run_config(ckpt), tmp_path)
+def test_another_data_config_resolves_against_the_run(melgan_ckpt, data_dir, tmp_path):
+    cfg = eval_cfg(data_dir, f"ckpt_path={melgan_ckpt}", "data=ljspeech", "data.root=/corpora/LJSpeech-1.1")
+    merged = eval_config(cfg, run_config(melgan_ckpt), tmp_path)
     assert merged.data.corpus._target_.endswith("LJSpeech") and merged.data.root == "/corpora/LJSpeech-1.1"
     assert merged.data.datasets.train.segment_length == 2048  # the run's model.datasets
     assert merged.data.cache_dir == f"{data_dir}/cache" and merged.trainer.default_root_dir == str(tmp_path)
 
 
-def test_checkpoint_outside_its_run_dir_names_the_missing_config(ckpt, tmp_path):
-    moved = shutil.copy(ckpt, tmp_path / "model.ckpt")
+def test_checkpoint_outside_its_run_dir_names_the_missing_config(melgan_ckpt, tmp_path):
+    moved = shutil.copy(melgan_ckpt, tmp_path / "model.ckpt")
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "config.yaml")):
         load_task(moved)

@@ -28,6 +28,7 @@ from audiogan.tasks.base import UnsupportedCommand
 from audiogan.train import build_task, run
 from audiogan.utils.config import compose_config
 
+pytestmark = pytest.mark.slow  # every check trains or runs a command
 FAMILIES = families()
 # every batch does its scheduled updates (voice conversion would otherwise skip D while its loss is low)
 NO_SKIP = "++model.task.schedule.d_loss_threshold=null"

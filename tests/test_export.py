@@ -15,6 +15,7 @@ from audiogan.infer import ONNX_NAME, run
 from audiogan.utils.config import ConfigError
 
 
+@pytest.mark.slow
 def test_infer_exports_onnx_from_a_checkpoint(melgan_ckpt, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="audiogan.infer")
     assert run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=onnx")) is None
@@ -26,6 +27,7 @@ def test_infer_exports_onnx_from_a_checkpoint(melgan_ckpt, tmp_path, caplog):
     assert logged and float(logged[1]) < 1e-4
 
 
+@pytest.mark.slow
 def test_bad_export_value_names_the_key_and_the_choices(melgan_ckpt, tmp_path):
     with pytest.raises(ConfigError, match=r"export=tflite; expected one of torchscript, onnx, all or null"):
         run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=tflite"))

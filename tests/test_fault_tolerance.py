@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import ROOT, TINY_MELGAN, cli_env, run_cli
 
@@ -33,6 +34,7 @@ def _saved(run_dirs: list[Path]) -> dict | None:
     return {**checkpoint["gan_engine"]["counters"], "global_step": checkpoint["global_step"]}
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_path):
     runs = tmp_path / "melgan" / "runs"
 
@@ -81,6 +83,7 @@ def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_p
     assert not list(run_dirs()[0].glob("checkpoints/.*.tmp"))
 
 
+@pytest.mark.slow
 def test_last_starts_fresh_when_no_run_of_the_command_exists(data_dir, tmp_path):
     short = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
     result = run_cli("train.py", *short, "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)

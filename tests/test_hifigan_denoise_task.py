@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_DENOISE, quiet_trainer, run_cli
+from conftest import TINY_DENOISE, generator_on_meta, quiet_trainer, run_cli, trained_in_process
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
@@ -57,9 +57,9 @@ class StageSnapshots(L.Callback):
         self._take(task)
 
 
+@pytest.mark.slow
 def test_full_size_parameters_that_train_in_each_stage(compose_cfg):
-    cfg = compose_cfg("model=hifigan_denoise", "data=tiny_speech_noisy")
-    task = build_task(cfg)
+    task = build_task(generator_on_meta(compose_cfg("model=hifigan_denoise", "data=tiny_speech_noisy")))
     assert trainable(task.discriminator) == 3 * 5_641_362 + 150_209
     expected = {
         "wavenet": (4_977_281, False),
@@ -75,6 +75,7 @@ def test_full_size_parameters_that_train_in_each_stage(compose_cfg):
     assert [stage.batches for stage in task.schedule.phases] == [70_000, 50_000, 170_000]
 
 
+@pytest.mark.slow
 def test_three_stages_train_their_parts_and_the_last_one_updates_d_twice_per_g(compose_cfg):
     task, data = build(compose_cfg)
     snapshots = StageSnapshots()
@@ -99,6 +100,7 @@ def test_three_stages_train_their_parts_and_the_last_one_updates_d_twice_per_g(c
     assert (opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]) == (1e-5, 1e-3)
 
 
+@pytest.mark.slow
 def test_stage_one_losses_fall_on_a_fixed_batch(compose_cfg):
     torch.manual_seed(0)
     task, data = build(compose_cfg)
@@ -117,6 +119,7 @@ def test_stage_one_losses_fall_on_a_fixed_batch(compose_cfg):
     assert losses[-1]["train/g_spectrogram"] < 0.5 * losses[0]["train/g_spectrogram"]
 
 
+@pytest.mark.slow
 def test_a_stage_runs_alone_from_the_checkpoint_of_the_one_before(compose_cfg, tmp_path):
     task, data = build(compose_cfg, "model.task.schedule.only_stage=postnet")
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
@@ -154,17 +157,11 @@ def test_chunked_inference_equals_one_whole_pass(compose_cfg, use_postnet):
     torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
-    result = run_cli(
-        "train.py",
-        *TINY_DENOISE,
-        "trainer.val_check_interval=4",
-        "data.test_clips=1",
-        data_dir=data_dir,
-        log_dir=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    run = next((tmp_path / "hifigan_denoise" / "runs").iterdir())
+    # train.run, as train.py calls it (the DDP and sweep tests start train.py for this family)
+    overrides = [*TINY_DENOISE, "trainer.val_check_interval=4", "data.test_clips=1"]
+    run = trained_in_process(overrides, data_dir, tmp_path / "run")
     with open(run / "csv" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     logged = {key for row in rows for key, value in row.items() if value}

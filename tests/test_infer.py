@@ -14,6 +14,8 @@ from hydra import compose, initialize_config_dir
 from audiogan.cli import exit_on_user_error
 from audiogan.infer import TORCHSCRIPT_NAME, run
 
+pytestmark = pytest.mark.slow  # every test runs a checkpoint trained through train.py
+
 MODEL_RATE = 22050
 HOP = 256
 

@@ -24,14 +24,16 @@ def small_generator(**kwargs) -> MelGANGenerator:
 
 
 def test_generator_param_count_matches_official():
-    g = MelGANGenerator()
+    with torch.device("meta"):  # shapes without memory
+        g = MelGANGenerator()
     assert n_params(g) == 4_266_050
     assert n_params(remove_weight_norm(g)) == 4_260_257
     assert g.hop_length == 256
 
 
 def test_discriminator_param_count_matches_official():
-    d = MelGANDiscriminator()
+    with torch.device("meta"):
+        d = MelGANDiscriminator()
     assert n_params(d) == 16_924_086
     assert [n_params(s) for s in d.scales] == [5_641_362] * 3
     assert n_params(remove_weight_norm(d)) == 16_913_859
@@ -47,9 +49,8 @@ def test_generator_output_length_is_frames_times_hop(frames):
 
 
 def test_discriminator_shapes_match_official_at_full_size():
-    d = MelGANDiscriminator()
-    with torch.no_grad():
-        out = d(torch.randn(1, 1, 8192))
+    with torch.device("meta"):  # a forward on meta tensors computes the shapes only
+        out = MelGANDiscriminator()(torch.randn(1, 1, 8192))
     assert [scale[-1].shape for scale in out] == [(1, 1, 32), (1, 1, 16), (1, 1, 8)]
     assert [tuple(f.shape[1:]) for f in out[0][:-1]] == [
         (16, 8192),

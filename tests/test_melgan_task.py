@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import lightning as L
+import pytest
 import torch
 from conftest import TINY_MELGAN, quiet_trainer
 from omegaconf import open_dict
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.train import build_datamodule, build_task, run
+
+pytestmark = pytest.mark.slow  # every test trains for several batches
 
 
 class OneBatch(Dataset):

@@ -29,17 +29,15 @@ def count(module: nn.Module, kind: type) -> int:
 
 
 def test_full_size_matches_original_counts_and_shapes():
-    torch.manual_seed(0)
-    g, d = SpecGANGenerator(), SpecGANDiscriminator()
+    with torch.device("meta"):  # shapes without memory; a forward on meta tensors computes shapes only
+        g, d = SpecGANGenerator(), SpecGANDiscriminator()
+        spec = g(g.sample_latent(1))
+        logits = d(spec)
     assert n_params(g) == 19_065_345
     assert n_params(d) == 17_427_969
     assert n_params(g.dense) == 1_654_784
     assert [n_params(b[0]) for b in d.blocks] == [1_664, 204_928, 819_456, 3_277_312, 13_108_224]
-    with torch.no_grad():
-        spec = g(g.sample_latent(1))
-        logits = d(spec)
     assert spec.shape == (1, 1, 128, 128)
-    assert spec.abs().max() <= 1
     assert logits.shape == (1,)
 
 
@@ -60,7 +58,7 @@ def test_batchnorm_variant_as_original_flag():
     assert count(d, nn.BatchNorm2d) == 4  # after convs 1-4
     assert count(d.blocks[0], nn.BatchNorm2d) == 0
     spec = g(g.sample_latent(3))
-    assert spec.shape == (3, 1, 128, 128)
+    assert spec.shape == (3, 1, 128, 128) and spec.abs().max() <= 1  # the tanh output
     assert d(spec).shape == (3,)
 
 

@@ -10,6 +10,7 @@ from audiogan.launch import SLURM_LAUNCHER, check_launch
 from audiogan.utils.config import ConfigError
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -34,6 +35,7 @@ def test_multirun_ddp_message_names_the_alternatives(compose_cfg):
     check_launch(compose_cfg("trainer=ddp_cpu", "trainer.devices=1", "hydra.mode=MULTIRUN"))  # one process
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_the_job(data_dir, tmp_path):
     result = run_cli(
         "train.py", "-m", "launcher=submitit_local", *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path

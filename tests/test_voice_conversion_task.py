@@ -11,11 +11,12 @@ import soundfile as sf
 import torch
 from conftest import CONF, TINY_VC, quiet_trainer, run_cli
 from hydra import compose, initialize_config_dir
+from matplotlib.image import imread
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.cli import exit_on_user_error
 from audiogan.data.corpora.tiny_speech import TinySpeech
-from audiogan.data.parallel import ParallelMels, pair_utterances
+from audiogan.data.parallel import ParallelMels
 from audiogan.infer import run
 from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.train import build_datamodule, build_task
@@ -47,31 +48,13 @@ def _task(compose_cfg, *overrides):
     return build_task(compose_cfg(*TINY_VC, *overrides))
 
 
-def test_seed_defaults_are_the_config(compose_cfg):
-    cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
-    task = cfg.model.task
-    assert (cfg.model.batch_size, task.epochs, task.schedule.max_batches) == (8, 25, None)
-    assert (task.schedule.n_d, task.schedule.n_g, task.schedule.d_loss_threshold) == (1, 2, 0.3)
-    assert task.optim.generator.lr == 1e-4 and list(task.optim.generator.betas) == [0.5, 0.999]
-    assert task.optim.generator.weight_decay == 1e-5 and task.optim.grad_clip.generator == 1.0
-    assert task.loss_weights.l1 == 25.0
-    assert task.scheduler.generator.monitor == "val/l1" and task.scheduler.generator.scheduler.factor == 0.7
-    assert (cfg.audio.sample_rate, cfg.audio.n_mels, cfg.audio.hop_length, cfg.audio.win_length) == (
-        22050,
-        80,
-        256,
-        1024,
-    )
-    assert (cfg.audio.fmin, cfg.audio.fmax, cfg.audio.log) == (20, 8000, "db")
-    assert cfg.audio.griffin_lim_iters == 128
-
-
 def test_the_objective_smooths_real_labels_as_configured_and_the_task_keeps_the_users_value(compose_cfg):
     assert _task(compose_cfg).adversarial.real_target == 0.9  # BCE, real label 0.9 by default
     assert _task(compose_cfg, "loss.label_smoothing=0.2").adversarial.real_target == 0.8
     assert _task(compose_cfg, "loss=bce").adversarial.real_target == 1.0
 
 
+@pytest.mark.slow
 def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budget(compose_cfg):
     # no max_batches: the budget is epochs x batches per epoch (3 items / batch 1 = 3 batches, 2 epochs)
     task = _task(compose_cfg, "model.task.epochs=2", "model.task.schedule.d_loss_threshold=null")
@@ -85,6 +68,7 @@ def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budge
     assert task.stats.source.std.item() != 20.0
 
 
+@pytest.mark.slow
 def test_discriminator_is_skipped_while_its_loss_is_below_the_threshold(compose_cfg):
     # BCE of two logits sums to >= 2 x 0.325 (the smoothed real label's entropy): a threshold of 100 skips all
     task = _task(compose_cfg, "model.task.schedule.max_batches=3", "model.task.schedule.d_loss_threshold=100")
@@ -94,6 +78,7 @@ def test_discriminator_is_skipped_while_its_loss_is_below_the_threshold(compose_
     assert all(torch.equal(a, b) for a, b in zip(before, task.discriminator.parameters(), strict=True))
 
 
+@pytest.mark.slow
 def test_plateau_scheduler_lowers_the_learning_rate_when_val_l1_stalls(compose_cfg):
     task = _task(
         compose_cfg,
@@ -122,12 +107,7 @@ def test_plateau_scheduler_lowers_the_learning_rate_when_val_l1_stalls(compose_c
 
 def test_dtw_pairs_are_built_once_and_then_read_from_the_cache(compose_cfg, data_dir, tmp_path):
     cfg = compose_cfg("model=voice_conversion", "data=tiny_speech_parallel")
-    corpus = TinySpeech(data_dir, subset="sentences")
-    utterances = corpus.utterances("val")
-    pairs = pair_utterances(utterances, "us_m3", "us_f2")
-    assert [(s.utt_id, t.utt_id) for s, t in pairs] == [
-        (s.utt_id, t.utt_id) for s, t in corpus.parallel_pairs("val", "us_m3", "us_f2")
-    ]
+    utterances = TinySpeech(data_dir, subset="sentences").utterances("val")
 
     def build():
         return ParallelMels(
@@ -178,12 +158,18 @@ def source_files(data_dir, tmp_path_factory) -> tuple[Path, list[Path]]:
     return inputs, source[:2]
 
 
+@pytest.mark.slow
 def test_training_logs_converted_target_and_source_samples(vc_run):
-    samples = sorted(p.name for p in vc_run.glob("samples/*/*"))
-    expected = {"pair0_converted.wav", "pair0_target.wav", "pair0_source.wav", "pair0_converted_mel.png"}
-    assert expected <= set(samples), samples
+    (samples,) = vc_run.glob("samples/batch*")  # the one validation, after batch 2
+    clips = {name: sf.read(samples / f"pair0_{name}.wav") for name in ("converted", "target", "source")}
+    # all three rendered at the model's rate from mels on the target's timing (the source DTW-aligned to it)
+    assert {rate for _, rate in clips.values()} == {22050}
+    assert len({len(audio) for audio, _ in clips.values()}) == 1
+    assert all(np.abs(audio).max() > 0.01 for audio, _ in clips.values())
+    assert imread(samples / "pair0_converted_mel.png").ndim == 3  # an image
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vocoder", ["griffin_lim", "melgan"])
 def test_convert_command_converts_a_folder(vc_run, source_files, melgan_ckpt, data_dir, tmp_path, vocoder):
     inputs, originals = source_files
@@ -220,6 +206,7 @@ def _convert_error(caplog, tmp_path, ckpt: Path, inputs: Path, *overrides: str, 
     return caplog.text
 
 
+@pytest.mark.slow
 def test_convert_refuses_other_checkpoints_by_name(vc_run, source_files, melgan_ckpt, tmp_path, caplog):
     inputs, _ = source_files
     text = _convert_error(caplog, tmp_path, melgan_ckpt, inputs, task_type=VoiceConversionTask)

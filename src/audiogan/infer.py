@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
@@ -30,6 +29,7 @@ from audiogan.audio.io import (
     resample,
     save_audio,
 )
+from audiogan.audio.length import crop_or_pad
 from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir
 from audiogan.export import export_onnx, export_torchscript, onnx_difference
 from audiogan.tasks.base import GANTask, UnsupportedCommand
@@ -87,8 +87,7 @@ def at_file_rate(audio: torch.Tensor, rate: int, path: Path) -> tuple[torch.Tens
     info = audio_info(path)
     if info.samplerate == rate:
         return audio, rate
-    audio = resample(audio.float().cpu(), rate, info.samplerate)[: info.frames]
-    return F.pad(audio, (0, info.frames - audio.numel())), info.samplerate
+    return crop_or_pad(resample(audio.float().cpu(), rate, info.samplerate), info.frames), info.samplerate
 
 
 @dataclass

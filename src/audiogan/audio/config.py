@@ -50,7 +50,3 @@ class AudioConfig:
             raise ValueError(f"audio.log={self.log!r}; expected one of {LOG_SCALES}")
         if self.win_length > self.n_fft:
             raise ValueError(f"audio.win_length={self.win_length} exceeds audio.n_fft={self.n_fft}")
-
-    def frames(self, num_samples: int) -> int:
-        """Mel frames produced for ``num_samples`` samples (reflect-padded, non-centred STFT)."""
-        return num_samples // self.hop_length

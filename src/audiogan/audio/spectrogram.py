@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiogan.audio.length import crop_or_pad
 from audiogan.utils.files import atomic_write
 
 SAMPLE_RATE = 16_000
@@ -178,8 +179,7 @@ def invert(
         for _ in range(n_iter):
             estimate = _stft(_istft(spec, window, hop_length), window, hop_length)
             spec = magnitude * estimate / estimate.abs().clamp_min(1e-8)
-        audio = _istft(spec, window, hop_length)[:, :length]
-        return F.pad(audio, (0, length - audio.shape[1]))
+        return crop_or_pad(_istft(spec, window, hop_length), length)
 
 
 def temporal_shift(

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from audiogan.audio.io import load_audio
+from audiogan.audio.length import crop_or_pad
 from audiogan.data.corpora.base import Utterance
 
 
@@ -65,11 +66,10 @@ class WaveformSegments(Dataset):
         audio = self.source.load(index)
         if self.peak is not None:
             audio = self.peak * audio / audio.abs().max().clamp_min(1e-8)
+        start = 0
         if audio.numel() >= self.segment_length:
             start = int(rng.integers(0, audio.numel() - self.segment_length + 1))
-            audio = audio[start : start + self.segment_length]
-        else:
-            audio = torch.nn.functional.pad(audio, (0, self.segment_length - audio.numel()))
+        audio = crop_or_pad(audio, self.segment_length, start)
         if self.gain_range is not None:
             audio = audio * float(rng.uniform(*self.gain_range))
         return {"audio": audio.float().contiguous()}

@@ -34,6 +34,7 @@ from audiogan.audio.io import (
     read_audio,
     resample,
 )
+from audiogan.audio.length import crop_or_pad
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.datasets import AudioSource
 
@@ -61,12 +62,6 @@ def _uniform(bounds: Sequence[float], generator: torch.Generator) -> float:
 
 def _randint(high: int, generator: torch.Generator) -> int:
     return int(torch.randint(high, (), generator=generator))
-
-
-def _crop(audio: torch.Tensor, length: int, start: int) -> torch.Tensor:
-    """``length`` samples from ``start``, zero-padded at the end when the clip is too short."""
-    audio = audio[start : start + length]
-    return torch.nn.functional.pad(audio, (0, length - audio.numel()))
 
 
 def noise_excerpt(path: Path, sample_rate: int, length: int, position: float) -> torch.Tensor:
@@ -187,7 +182,7 @@ class NoisyMixtures(Dataset):
         clean = self.source.load(index)
         if self.segment_length is not None:
             start = _randint(max(clean.numel() - self.segment_length, 0) + 1, generator)
-            clean = _crop(clean, self.segment_length, start)
+            clean = crop_or_pad(clean, self.segment_length, start)
         speech = clean
         if float(torch.rand((), generator=generator)) < self.reverb_probability:
             speech = reverberate(clean, self._rir(generator))
@@ -260,7 +255,7 @@ class PairedClips(Dataset):
         if self.segment_length is not None and item_seed is not None:
             generator = torch.Generator().manual_seed(item_seed)
             start = _randint(max(length - self.segment_length, 0) + 1, generator)
-            clean, noisy = _crop(clean, self.segment_length, start), _crop(noisy, self.segment_length, start)
+            clean, noisy = (crop_or_pad(x, self.segment_length, start) for x in (clean, noisy))
         elif self.segment_length is not None:
             clean, noisy = clean[: self.segment_length], noisy[: self.segment_length]
         return {"clean": clean.float().contiguous(), "noisy": noisy.float().contiguous()}

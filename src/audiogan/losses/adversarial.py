@@ -16,8 +16,6 @@ Logits = Sequence[torch.Tensor]
 class AdversarialLoss:
     """Interface: ``discriminator(real, fake)`` and ``generator(fake)`` on lists of logits."""
 
-    name = "adversarial"
-
     def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
         raise NotImplementedError
 
@@ -30,8 +28,6 @@ class LSGANLoss(AdversarialLoss):
 
     ``real_fake_average`` halves the D loss, (L_real + L_fake) / 2, the project's MelGAN default.
     """
-
-    name = "lsgan"
 
     def __init__(self, real_fake_average: bool = True):
         self.d_scale = 0.5 if real_fake_average else 1.0
@@ -47,8 +43,6 @@ class LSGANLoss(AdversarialLoss):
 class HingeLoss(AdversarialLoss):
     """Hinge loss as in the original MelGAN code: D relu(1 - real) + relu(1 + fake), G -fake."""
 
-    name = "hinge"
-
     def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
         terms = [F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake, strict=True)]
         return torch.stack(terms).sum()
@@ -60,8 +54,6 @@ class HingeLoss(AdversarialLoss):
 class WassersteinLoss(AdversarialLoss):
     """Wasserstein critic loss (use with a gradient penalty): D fake - real, G -fake."""
 
-    name = "wgan"
-
     def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
         return torch.stack([f.mean() - r.mean() for r, f in zip(real, fake, strict=True)]).sum()
 
@@ -71,8 +63,6 @@ class WassersteinLoss(AdversarialLoss):
 
 class BCELoss(AdversarialLoss):
     """Non-saturating GAN on logits with one-sided label smoothing (real target 1 - smoothing)."""
-
-    name = "bce"
 
     def __init__(self, label_smoothing: float = 0.0):
         self.real_target = 1.0 - label_smoothing

@@ -16,6 +16,8 @@ import torch
 import torchaudio
 from torch import nn
 
+from audiogan.audio.length import crop_or_pad
+
 SAMPLE_RATE = 16_000
 CLIP_SAMPLES = 16_384
 N_FFT, HOP = 1024, 128
@@ -27,8 +29,7 @@ N_BLOCKS = 4
 
 def fit_clip(audio: torch.Tensor, samples: int = CLIP_SAMPLES) -> torch.Tensor:
     """The first ``samples`` along the last axis, zero-padded at the end: SC09's first slice with pad_end."""
-    audio = audio[..., :samples]
-    return nn.functional.pad(audio, (0, samples - audio.shape[-1]))
+    return crop_or_pad(audio, samples)
 
 
 class DigitLogMel(nn.Module):

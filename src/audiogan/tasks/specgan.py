@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from audiogan.audio.length import crop_or_pad
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
 from audiogan.export import Denormalised, ExportSpec, inference_copy
 from audiogan.losses.gradient_penalty import gradient_penalty
@@ -59,7 +61,7 @@ class SpecGANTask(GANTask):
         self.sample_seed = sample_seed
         self.digit_classifier_path = Path(digit_classifier) if digit_classifier else None
         self.metric_samples = metric_samples
-        self._classifier = None
+        self._classifier: list[nn.Module] = []
         self._held_out_audio: list[torch.Tensor] = []
 
     # ----------------------------------------------------------------- moments
@@ -105,10 +107,7 @@ class SpecGANTask(GANTask):
     # ----------------------------------------------------------------- engine interface
     def real_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
         """Audio [B, T] -> its first slice (end-padded), normalised: [B, 1, 128, 128] in [-1, 1]."""
-        audio = torch.nn.functional.pad(
-            audio[:, : self.slice_length], (0, max(0, self.slice_length - audio.shape[1]))
-        )
-        return self.moments.normalize(self.features(audio))
+        return self.moments.normalize(self.features(crop_or_pad(audio, self.slice_length)))
 
     def generate(self, batch):
         audio = batch["audio"]
@@ -144,12 +143,20 @@ class SpecGANTask(GANTask):
     def sample(self, n, seed=None, griffin_lim_iters=None):
         """``n`` generated (normalised spectrogram [n, 1, 128, 128], audio [n, slice_length]) pairs; audio by
         Griffin-Lim with ``griffin_lim_iters`` iterations (default: the task's)."""
+        spectrograms = self.generate_spectrograms(n, seed)
+        return spectrograms, self.to_audio(spectrograms, griffin_lim_iters)
+
+    @torch.no_grad()
+    def generate_spectrograms(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """``n`` normalised spectrograms [n, 1, 128, 128] from latents drawn on the CPU with ``seed``."""
         generator = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
         z = self.generator.sample_latent(n, generator=generator, device="cpu").to(self.device)
-        spectrograms = self.generator(z).float()
+        return self.generator(z).float()
+
+    def to_audio(self, spectrograms: torch.Tensor, griffin_lim_iters: int | None = None) -> torch.Tensor:
+        """Normalised spectrograms [n, 1, 128, 128] -> audio [n, slice_length] by Griffin-Lim."""
         n_iter = griffin_lim_iters if griffin_lim_iters is not None else self.griffin_lim_iters
-        audio = invert(spectrograms, self.moments, n_iter, self.audio.hop_length, self.slice_length)
-        return spectrograms, audio
+        return invert(spectrograms, self.moments, n_iter, self.audio.hop_length, self.slice_length)
 
     def evaluate(self, batch, batch_idx):
         """D's score of held-out real slices; the clips are kept for the epoch's Fréchet distance."""
@@ -159,14 +166,21 @@ class SpecGANTask(GANTask):
         return {"d_real": self.discriminator(self.real_spectrogram(batch["audio"])).mean()}, None
 
     def evaluate_epoch(self):
-        """Generated samples with a fixed seed: D's score, the digit metrics, four clips and a grid."""
-        n = max(self.samples_to_log, self.metric_samples)
-        spectrograms, audio = self.sample(n, seed=self.sample_seed)
+        """Generated samples with a fixed seed: D's score, the digit metrics, four clips and a grid. Only the
+        clips that are listened to or classified are inverted to audio (Griffin-Lim is the cost here)."""
+        spectrograms = self.generate_spectrograms(
+            max(self.samples_to_log, self.metric_samples), self.sample_seed
+        )
         split = "test" if self.trainer.testing else "val"
         d_real = self.epoch_means[split]["d_real"].compute()
         d_fake = self.discriminator(spectrograms).mean()
         scores = {"d_fake": d_fake, "wasserstein": d_real - d_fake}
-        scores.update(self._digit_metrics(audio[: self.metric_samples]))
+        classifier = self._digit_classifier()
+        audio = self.to_audio(
+            spectrograms[: self.metric_samples if classifier else min(4, self.samples_to_log)]
+        )
+        if classifier is not None:
+            scores.update(self._digit_metrics(classifier, audio))
         shown = spectrograms[: self.samples_to_log]
         samples = [
             Sample(
@@ -180,23 +194,26 @@ class SpecGANTask(GANTask):
         samples.append(Sample("grid", images={"generated": render_grid(shown[:, 0])}))
         return scores, samples
 
-    def _digit_metrics(self, generated: torch.Tensor) -> dict[str, torch.Tensor]:
-        """SC09 protocol: Inception score of generated clips and Fréchet distance to held-out real clips,
-        both in the feature space of the digit classifier (``python -m audiogan.digit_classifier``)."""
-        if self.digit_classifier_path is None:
-            return {}
-        if self._classifier is None:
-            if not self.digit_classifier_path.is_file():
+    def _digit_classifier(self) -> nn.Module | None:
+        """The digit classifier of the metrics, loaded once; None when none is configured or found (warned
+        once). It is held in a list, out of the module tree, so checkpoints never carry it."""
+        if not self._classifier and self.digit_classifier_path is not None:
+            if self.digit_classifier_path.is_file():
+                self._classifier.append(load_digit_classifier(self.digit_classifier_path, str(self.device)))
+            else:
                 log.warning(
                     "no digit classifier at %s: train it with `python -m audiogan.digit_classifier` "
                     "to get val/inception_score and val/fid",
                     self.digit_classifier_path,
                 )
                 self.digit_classifier_path = None
-                return {}
-            self._classifier = load_digit_classifier(self.digit_classifier_path, device=str(self.device))
-        probabilities, fake_features = classify(self._classifier, generated)
-        real_probabilities, real_features = classify(self._classifier, torch.cat(self._held_out_audio))
+        return self._classifier[0] if self._classifier else None
+
+    def _digit_metrics(self, classifier: nn.Module, generated: torch.Tensor) -> dict[str, torch.Tensor]:
+        """SC09 protocol: Inception score of generated clips and Fréchet distance to held-out real clips,
+        both in the classifier's feature space (``python -m audiogan.digit_classifier``)."""
+        probabilities, fake_features = classify(classifier, generated)
+        real_probabilities, real_features = classify(classifier, torch.cat(self._held_out_audio))
         return {
             # 10 splits as the original, fewer when there are fewer clips
             "inception_score": inception_score(probabilities, min(10, len(probabilities)))[0],

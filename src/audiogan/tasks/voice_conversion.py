@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
+from audiogan.audio.length import crop_or_pad
 from audiogan.export import ExportSpec, inference_copy
 from audiogan.metrics.conversion import mel_cepstral_distortion
 from audiogan.models.global_stats import GlobalStats
@@ -50,7 +50,7 @@ class VoiceConverter(nn.Module):
     @torch.inference_mode()
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         wave = self.vocoder(self.convert_mel(self.log_mel(audio.reshape(1, -1)))).reshape(-1)
-        return F.pad(wave, (0, max(0, audio.numel() - wave.numel())))[: audio.numel()]
+        return crop_or_pad(wave, audio.numel())
 
 
 class VoiceConversionTask(GANTask):

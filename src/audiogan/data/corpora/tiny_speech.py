@@ -313,26 +313,6 @@ class TinySpeech(Corpus):
         )
         return [self._utterance(row) for row in rows]
 
-    def parallel_pairs(
-        self, split: str, source_speaker: str, target_speaker: str
-    ) -> list[tuple[Utterance, Utterance]]:
-        """(source, target) utterances of the same sentence (or digit take) in ``split``, sorted by group."""
-        self.check_split(split)
-        for speaker in (source_speaker, target_speaker):
-            if speaker not in self._speakers:
-                raise ValueError(
-                    f"tiny_speech: unknown speaker {speaker!r}; expected one of {self._speakers}"
-                )
-        by_group: dict[str, dict[str, dict]] = {}
-        for row in self._rows:
-            if self._split[row["sentence_id"]] == split:
-                by_group.setdefault(row["sentence_id"], {})[row["speaker"]] = row
-        return [
-            (self._utterance(group[source_speaker]), self._utterance(group[target_speaker]))
-            for _, group in sorted(by_group.items())
-            if source_speaker in group and target_speaker in group
-        ]
-
     def _utterance(self, row: dict) -> Utterance:
         path = self.dir / "wavs" / row["speaker"] / f"{row['utt_id']}.wav"
         return Utterance(path=path, speaker=row["speaker"], text=row["text"], utt_id=row["utt_id"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,33 +77,6 @@ class VCTK(Corpus):
 
     def _split(self, utterance: Utterance) -> str:
         return split_of(self.sentence_id(utterance), self.val_fraction, self.test_fraction, self.seed)
-
-    def parallel_pairs(
-        self, split: str, source_speaker: str, target_speaker: str, match_text: bool = True
-    ) -> list[tuple[Utterance, Utterance]]:
-        """(source, target) recordings of the same sentence number, sorted by sentence number.
-
-        Only the rainbow passage and elicitation paragraph are shared by all speakers; the newspaper
-        sentences differ per speaker under the same numbers. So by default a pair is kept only when both
-        transcripts exist and agree up to case and punctuation; ``match_text=False`` pairs by number alone.
-        """
-        for speaker in (source_speaker, target_speaker):
-            if speaker not in self.speakers:
-                raise ValueError(f"VCTK: unknown speaker {speaker!r}; valid speakers: {self.speakers}")
-        split_utterances = self.utterances(split)
-        targets = {self.sentence_id(u): u for u in split_utterances if u.speaker == target_speaker}
-        pairs = [
-            (u, targets[self.sentence_id(u)])
-            for u in split_utterances
-            if u.speaker == source_speaker and self.sentence_id(u) in targets
-        ]
-        if match_text:
-            pairs = [(s, t) for s, t in pairs if _words(s.text) and _words(s.text) == _words(t.text)]
-        return pairs
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def _download(root: Path) -> None:

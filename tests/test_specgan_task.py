@@ -9,11 +9,11 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from audiogan.checkpoints import load_task
 from conftest import TINY_SPECGAN, quiet_trainer, run_cli, trained_in_process
 from matplotlib.image import imread
 from torch.utils.data import DataLoader
 
+from audiogan.checkpoint_loading import load_task
 from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.digit_classifier import train_digit_classifier
 from audiogan.train import build_datamodule, build_task, run

@@ -57,7 +57,12 @@ def test_the_objective_smooths_real_labels_as_configured_and_the_task_keeps_the_
 @pytest.mark.slow
 def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budget(compose_cfg):
     # no max_batches: the budget is epochs x batches per epoch (3 items / batch 1 = 3 batches, 2 epochs)
-    task = _task(compose_cfg, "model.task.epochs=2", "model.task.schedule.d_loss_threshold=null")
+    task = _task(
+        compose_cfg,
+        "model.task.epochs=2",
+        "model.task.schedule.max_batches=null",
+        "model.task.schedule.d_loss_threshold=null",
+    )
     assert task.adversarial.real_target == 0.9  # label smoothing 0.1 reaches the BCE objective
     trainer = quiet_trainer(limit_val_batches=0)
     trainer.fit(task, train_dataloaders=DataLoader(RandomPairs(3), batch_size=1))

@@ -133,7 +133,7 @@ class VoiceConversionTask(GANTask):
     # ----------------------------------------------------------------- validation and test
     def evaluate(self, batch, batch_idx):
         source, target = batch["source_mel"], batch["target_mel"]
-        converter = self.inference_module()
+        converter = self.inference_module().to(self.device)
         converted = converter.convert_mel(source)
         scores = {
             "l1": (converted - target).abs().mean(),

@@ -1,21 +1,34 @@
-"""From a checkpoint path to its training run: the run dir, its resolved config and the rebuilt task.
+"""From a checkpoint file to what the commands need: its contents, its run's config and the rebuilt task.
 
-A run dir holds ``config.yaml`` (the fully resolved training config) and ``checkpoints/*.ckpt``, so the
-commands that start from a checkpoint (inference, evaluation) need nothing but its path.
+Checkpoints written by ``train.py`` carry the run's resolved config (:data:`RUN_CONFIG_KEY`, put there by
+:class:`RunConfigInCheckpoints`), so a ``.ckpt`` copied alone into another folder is enough for inference,
+evaluation, sampling and conversion. Older checkpoints fall back to ``<run dir>/config.yaml`` beside
+``<run dir>/checkpoints/``. A damaged file (truncated, empty, not a checkpoint) is refused in one line
+naming it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import time
 import uuid
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from audiogan.utils.config import ConfigError
+
+RUN_CONFIG_KEY = "audiogan_run_config"
+
+
+class DamagedCheckpointError(ConfigError):
+    """A checkpoint file that cannot be read; the message names the file, its size and the reason."""
 
 
 def checkpoint_file(path: str | os.PathLike | None) -> Path:
@@ -28,30 +41,103 @@ def checkpoint_file(path: str | os.PathLike | None) -> Path:
     return path
 
 
+def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The checkpoint's contents, memory-mapped (tensors are read when used, so a look at its config is cheap
+    even for a multi-GB file); a damaged file raises :class:`DamagedCheckpointError`."""
+    path = checkpoint_file(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise DamagedCheckpointError(
+            f"checkpoint {path} is empty (0 bytes); expected a .ckpt written by train.py"
+        )
+    try:
+        contents = torch.load(path, map_location=map_location, weights_only=False, mmap=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DamagedCheckpointError(
+            f"checkpoint {path} is damaged ({size} bytes, truncated or not a checkpoint: {reason}); "
+            "expected a complete .ckpt written by train.py"
+        ) from err
+    if not isinstance(contents, dict) or "state_dict" not in contents:
+        raise DamagedCheckpointError(
+            f"checkpoint {path} holds no state_dict; expected a .ckpt written by train.py"
+        )
+    return contents
+
+
 def run_dir(ckpt_path: str | os.PathLike) -> Path:
     """``<run dir>/checkpoints/<file>.ckpt`` -> ``<run dir>``; a checkpoint elsewhere -> its own folder."""
     folder = Path(ckpt_path).absolute().parent
     return folder.parent if folder.name == "checkpoints" else folder
 
 
-def run_config(ckpt_path: str | os.PathLike) -> DictConfig:
-    """The resolved training config of the run a checkpoint belongs to."""
+def run_config(ckpt_path: str | os.PathLike, contents: dict[str, Any] | None = None) -> DictConfig:
+    """The resolved training config of the run a checkpoint belongs to: the one it carries, or for older
+    checkpoints the run dir's ``config.yaml``. ``contents``: the checkpoint, when already read."""
+    contents = read_checkpoint(ckpt_path) if contents is None else contents
+    if RUN_CONFIG_KEY in contents:
+        return OmegaConf.create(contents[RUN_CONFIG_KEY])
     path = run_dir(ckpt_path) / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(
-            f"run config not found: {path} (a checkpoint is read from <run dir>/checkpoints/ "
-            "next to the run's config.yaml)"
+            f"{ckpt_path} carries no run config (written before checkpoints did) and there is no {path}; "
+            "keep such a checkpoint in <run dir>/checkpoints/ next to the run's config.yaml"
         )
     return OmegaConf.load(path)
 
 
+def task_class(
+    ckpt_path: str | os.PathLike, contents: dict[str, Any] | None = None
+) -> type[L.LightningModule]:
+    """The LightningModule class the checkpoint's run trained."""
+    return get_class(run_config(ckpt_path, contents).model.task._target_)
+
+
 def load_task(ckpt_path: str | os.PathLike, map_location: str = "cpu") -> L.LightningModule:
     """The task rebuilt from its saved constructor arguments and weights, as the class the run trained."""
-    ckpt_path = checkpoint_file(ckpt_path)
-    task_class = get_class(run_config(ckpt_path).model.task._target_)
-    return task_class.load_from_checkpoint(ckpt_path, map_location=map_location)
+    contents = read_checkpoint(ckpt_path, map_location)
+    task = task_class(ckpt_path, contents)(**contents["hyper_parameters"])
+    task.on_load_checkpoint(contents)
+    task.load_state_dict(contents["state_dict"])
+    return task
 
 
 def new_output_dir(ckpt_path: str | os.PathLike, command: str) -> Path:
     """A fresh ``<run dir>/<command>/<date>_<time>_<id>`` (named like run dirs) for a command's outputs."""
     return run_dir(ckpt_path) / command / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{uuid.uuid4().hex[:6]}"
+
+
+class RunConfigInCheckpoints(L.Callback):
+    """Writes the run's resolved config into every checkpoint, so that a checkpoint travels alone."""
+
+    def __init__(self, cfg: DictConfig):
+        self.config = OmegaConf.to_container(cfg, resolve=True)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        checkpoint[RUN_CONFIG_KEY] = self.config
+
+
+def init_from(task: L.LightningModule, ckpt_path: str | os.PathLike) -> None:
+    """Copy another run's generator and discriminator weights into ``task`` (fine-tuning: optimizers,
+    counters and schedule stay fresh). A checkpoint of another family, or a parameter of another shape,
+    stops at once naming the first mismatch."""
+    contents = read_checkpoint(ckpt_path)
+    trained = task_class(ckpt_path, contents)
+    if not isinstance(task, trained):
+        raise ConfigError(
+            f"init_from={ckpt_path} is a {trained.__name__} checkpoint; "
+            f"this run trains a {type(task).__name__}"
+        )
+    for network in ("generator", "discriminator"):
+        module = getattr(task, network)
+        prefix = f"{network}."
+        weights = {k[len(prefix) :]: v for k, v in contents["state_dict"].items() if k.startswith(prefix)}
+        for name, value in module.state_dict().items():
+            if name not in weights:
+                raise ConfigError(f"init_from={ckpt_path} has no {prefix}{name} (shape {tuple(value.shape)})")
+            if weights[name].shape != value.shape:
+                raise ConfigError(
+                    f"init_from={ckpt_path}: {prefix}{name} has shape {tuple(weights[name].shape)} there and "
+                    f"{tuple(value.shape)} here; the networks must be configured alike"
+                )
+        module.load_state_dict(weights)

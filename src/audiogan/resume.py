@@ -48,9 +48,17 @@ def run_dir_name(runs: str, new_name: str, ckpt_path: str | None, overrides: Ite
 
 
 def resume_checkpoint(ckpt_path: str | None, output_dir: str) -> str | None:
-    """``ckpt_path`` for ``Trainer.fit``: ``last`` becomes this run dir's ``last.ckpt`` (None when there is
-    none yet: a fresh start). Temp files of a save that was killed midway are removed first."""
+    """``ckpt_path`` for ``Trainer.fit``, checked readable first (a damaged file is refused by name).
+
+    ``last`` becomes this run dir's newest intact checkpoint: ``last.ckpt``, or when that is damaged (with a
+    warning) the newest other ``*.ckpt`` of the run; None when the run has none yet (a fresh start). Temp
+    files of a save that was killed midway are removed first.
+    """
+    from audiogan.checkpoint_loading import DamagedCheckpointError, read_checkpoint  # (imports this module)
+
     if ckpt_path != LAST:
+        if ckpt_path is not None:
+            read_checkpoint(ckpt_path)
         return ckpt_path
     last = Path(output_dir) / LAST_CHECKPOINT
     if not last.is_file():
@@ -59,8 +67,16 @@ def resume_checkpoint(ckpt_path: str | None, output_dir: str) -> str | None:
     for stale in last.parent.glob(".*.tmp"):
         log.warning("removing %s, left by a save that was interrupted", stale)
         stale.unlink(missing_ok=True)  # another DDP rank may have removed it already
-    log.info("ckpt_path=last: resuming %s", last)
-    return str(last)
+    others = sorted(set(last.parent.glob("*.ckpt")) - {last}, key=lambda p: p.stat().st_mtime, reverse=True)
+    for candidate in [last, *others]:
+        try:
+            read_checkpoint(candidate)
+        except DamagedCheckpointError as err:
+            log.warning("ckpt_path=last: skipping %s", err)
+            continue
+        log.info("ckpt_path=last: resuming %s", candidate)
+        return str(candidate)
+    raise DamagedCheckpointError(f"ckpt_path=last: no intact checkpoint in {last.parent}")
 
 
 def previous_wandb_id(output_dir: str) -> str | None:

@@ -14,6 +14,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from audiogan.checkpoint_loading import RunConfigInCheckpoints, init_from
 from audiogan.launch import check_launch
 from audiogan.resume import resume_checkpoint
 from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
@@ -47,8 +48,8 @@ def compile_networks(task: L.LightningModule, options: Mapping[str, Any]) -> Non
     log.info("compiling generator and discriminator with torch.compile(%s)", dict(options))
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
-    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c]
+def build_trainer(cfg: DictConfig, *extra_callbacks: L.Callback) -> L.Trainer:
+    callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c] + list(extra_callbacks)
     loggers = [instantiate(c) for c in cfg.get("logger", {}).values() if c]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()])
 
@@ -76,9 +77,12 @@ def run(cfg: DictConfig) -> float | None:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     task = build_task(cfg)
+    if cfg.get("init_from"):
+        init_from(task, cfg.init_from)
+        log.info("generator and discriminator initialised from %s", cfg.init_from)
     if cfg.get("compile"):
         compile_networks(task, cfg.compile_options)
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, RunConfigInCheckpoints(cfg))
     save_resolved_config(cfg, cfg.paths.output_dir)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import InitVar, asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -258,6 +259,18 @@ class GANTask(L.LightningModule):
         """infer.py: a module from a waveform [T] at its ``sample_rate`` to a waveform [T] (inputs shorter
         than its ``min_samples`` are refused); ``options``: the names in ``inference_options``."""
         raise self._unsupported("audio-to-audio inference (infer.py)")
+
+    def python_api(self, **options: Any) -> Any:
+        """``audiogan.load``: the object Python callers use; by default the inference module wrapped to take
+        waveforms at any rate (:class:`audiogan.api.AudioModel`). ``options``: as ``inference_module``'s,
+        except that ``vocoder`` may be a checkpoint path."""
+        from audiogan.api import AudioModel  # the API builds on the tasks: imported when used
+
+        if isinstance(options.get("vocoder"), (str, os.PathLike)):
+            from audiogan.checkpoint_loading import load_task
+
+            options["vocoder"] = load_task(options["vocoder"]).to(self.device).mel_vocoder(self.audio)
+        return AudioModel(self.inference_module(**options), self.device)
 
     def mel_vocoder(self, mel_audio: AudioConfig | None = None) -> nn.Module:
         """A module from mels [B, n_mels, frames] of front-end ``mel_audio`` (default: this family's own) to

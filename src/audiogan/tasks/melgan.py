@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiogan.api import Audio, AudioModel
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram, MelRebinning
 from audiogan.export import ExportSpec, inference_copy
@@ -60,6 +61,30 @@ class MelGANResynthesis(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         padded = F.pad(audio, (0, -audio.numel() % self.hop_length))
         return self.vocoder(self.log_mel(padded.unsqueeze(0))).reshape(-1)[: audio.numel()]
+
+
+class Vocoder(AudioModel):
+    """``audiogan.load`` of a MelGAN: ``vocoder.vocode(log_mel)`` (mel in, audio out) and
+    ``vocoder(waveform, sample_rate)`` (resynthesis); ``vocoder.log_mel(waveform, sample_rate)`` gives the
+    model's own features of any audio."""
+
+    def __init__(self, task: MelGANTask):
+        super().__init__(MelGANResynthesis(task), task.device)
+        self.features = task.log_mel
+
+    @torch.inference_mode()
+    def vocode(self, log_mel: torch.Tensor) -> Audio:
+        """Log-mel [n_mels, frames] or [B, n_mels, frames] of this model's features -> audio [frames * hop]."""
+        mel = torch.as_tensor(log_mel, dtype=torch.float32).to(self.device)
+        audio = self.module.vocoder(mel.reshape(-1, *mel.shape[-2:]))
+        return Audio(audio.reshape(*mel.shape[:-2], -1), self.sample_rate)
+
+    @torch.inference_mode()
+    def log_mel(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """Waveform [T] or [B, T] at any rate -> log-mel [n_mels, frames] or [B, n_mels, frames]."""
+        audio = self._at_model_rate(waveform, sample_rate)
+        mel = self.features(audio.reshape(-1, audio.shape[-1]))
+        return mel.reshape(*audio.shape[:-1], *mel.shape[-2:])
 
 
 @dataclass(frozen=True)
@@ -161,6 +186,9 @@ class MelGANTask(GANTask):
 
     def mel_vocoder(self, mel_audio: AudioConfig | None = None) -> MelGANVocoder:
         return MelGANVocoder(self, mel_audio)
+
+    def python_api(self) -> Vocoder:
+        return Vocoder(self)
 
     def export_spec(self, frames: int = 32) -> ExportSpec:
         """The generator, log-mel [B, n_mels, frames] (this task's features) -> waveform [B, 1, frames * hop]

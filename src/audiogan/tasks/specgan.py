@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from audiogan.api import Audio
 from audiogan.audio.length import crop_or_pad
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
 from audiogan.export import Denormalised, ExportSpec, inference_copy
@@ -28,6 +29,18 @@ from audiogan.utils.config import to_dict
 from audiogan.utils.images import render_grid
 
 log = logging.getLogger(__name__)
+
+
+class Sampler:
+    """``audiogan.load`` of a SpecGAN: ``generator.sample(n, seed=...)`` -> :class:`Audio` [n, T]."""
+
+    def __init__(self, task: SpecGANTask):
+        self.task = task
+        self.sample_rate = task.audio.sample_rate
+
+    def sample(self, n: int, seed: int | None = None, griffin_lim_iters: int | None = None) -> Audio:
+        """``n`` clips of ``slice_length`` samples, by Griffin-Lim from generated spectrograms."""
+        return Audio(self.task.sample(n, seed, griffin_lim_iters)[1], self.sample_rate)
 
 
 class SpecGANTask(GANTask):
@@ -220,6 +233,9 @@ class SpecGANTask(GANTask):
             "inception_score_real": inception_score(real_probabilities, min(10, len(real_probabilities)))[0],
             "fid": frechet_distance(real_features, fake_features),
         }
+
+    def python_api(self) -> Sampler:
+        return Sampler(self)
 
     def export_spec(self) -> ExportSpec:
         """Latent z [B, latent_dim] (U[-1, 1], see ``sample_latent``)

@@ -74,7 +74,7 @@ class Vocoder(AudioModel):
 
     @torch.inference_mode()
     def vocode(self, log_mel: torch.Tensor) -> Audio:
-        """Log-mel [n_mels, frames] or [B, n_mels, frames] of this model's features -> audio [frames * hop]."""
+        """Log-mel [n_mels, frames] or [B, n_mels, frames] (this model's features) -> audio [frames * hop]."""
         mel = torch.as_tensor(log_mel, dtype=torch.float32).to(self.device)
         audio = self.module.vocoder(mel.reshape(-1, *mel.shape[-2:]))
         return Audio(audio.reshape(*mel.shape[:-2], -1), self.sample_rate)

@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -49,7 +50,12 @@ def compile_networks(task: L.LightningModule, options: Mapping[str, Any]) -> Non
 
 
 def build_trainer(cfg: DictConfig, *extra_callbacks: L.Callback) -> L.Trainer:
+    """The Trainer of ``cfg.trainer`` with the configured callbacks (plus ``extra_callbacks``) and loggers;
+    the configured progress bar is left out when ``trainer.enable_progress_bar`` is false (Lightning
+    refuses one then)."""
     callbacks = [instantiate(c) for c in cfg.get("callbacks", {}).values() if c] + list(extra_callbacks)
+    if not cfg.trainer.get("enable_progress_bar", True):
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     loggers = [instantiate(c) for c in cfg.get("logger", {}).values() if c]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()])
 

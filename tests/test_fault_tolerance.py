@@ -127,8 +127,10 @@ def test_torchrun_ranks_share_one_run_dir(tmp_path, monkeypatch):
 def test_resuming_removes_temp_files_of_an_interrupted_save(tmp_path):
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
-    (checkpoints / "last.ckpt").write_bytes(b"x")
+    torch.save({"state_dict": {}}, checkpoints / "last.ckpt")
     (checkpoints / ".last.ckpt.k2j3.tmp").write_bytes(b"half")
     assert resume_checkpoint("last", str(tmp_path)) == str(checkpoints / "last.ckpt")
     assert [p.name for p in checkpoints.iterdir()] == ["last.ckpt"]
-    assert resume_checkpoint("some/file.ckpt", str(tmp_path)) == "some/file.ckpt"
+    assert resume_checkpoint(str(checkpoints / "last.ckpt"), str(tmp_path)) == str(checkpoints / "last.ckpt")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found: some/file.ckpt"):
+        resume_checkpoint("some/file.ckpt", str(tmp_path))

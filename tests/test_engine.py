@@ -173,18 +173,55 @@ def test_scheduler_per_step_and_per_epoch():
     assert per_epoch.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**2)
 
 
-def test_plateau_scheduler_steps_on_the_validation_metric():
-    plateau = {
+def _plateau(interval: str) -> dict:
+    return {
         "scheduler": {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "factor": 0.5, "patience": 0},
-        "interval": "plateau",
+        "interval": interval,
         "monitor": "val/metric",
     }
-    task = ToyTask(schedule={"max_batches": 8}, scheduler={"generator": plateau})
-    loader = DataLoader(Batches(2), batch_size=1)
-    trainer = quiet_trainer(val_check_interval=2, check_val_every_n_epoch=None)
-    trainer.fit(task, train_dataloaders=DataLoader(Batches(8), batch_size=1), val_dataloaders=loader)
-    # 4 validations with a constant metric: the first sets the best, the next three each halve the lr
-    assert task.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
+
+
+def test_plateau_scheduler_counts_epochs_and_plateau_validation_counts_validations():
+    # 3 epochs of 4 batches, a validation every 2 batches (6 in all) with a constant metric: the first sets
+    # the best, then each further epoch (or validation) without improvement halves the lr
+    for interval, reductions in (("plateau", 2), ("plateau_validation", 5)):
+        task = ToyTask(schedule={"max_batches": 12}, scheduler={"generator": _plateau(interval)})
+        trainer = quiet_trainer(val_check_interval=2, check_val_every_n_epoch=None)
+        val = DataLoader(Batches(2), batch_size=1)
+        trainer.fit(task, train_dataloaders=DataLoader(Batches(4), batch_size=1), val_dataloaders=val)
+        assert task.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**reductions), interval
+
+
+def test_gradient_clipping_acts_on_unscaled_gradients_under_fp16_mixed_precision():
+    clip = 0.5
+    optim = {"generator": {**SGD, "lr": 1.0}, "discriminator": SGD, "grad_clip": {"generator": clip}}
+
+    class Recorded(ToyTask):
+        def on_before_optimizer_step(self, optimizer):
+            super().on_before_optimizer_step(optimizer)  # unscaled by the precision plugin, then clipped
+            if optimizer is self.optimizers()[0].optimizer:
+                grads = [p.grad.float().flatten() for p in self.generator.parameters() if p.grad is not None]
+                self.norms.append(float(torch.cat(grads).norm()))
+
+    task = Recorded(schedule={"max_batches": 2}, optim=optim)
+    task.norms = []
+    loader = DataLoader(Batches(2, offset=100.0), batch_size=1)  # large inputs give large gradients
+    quiet_trainer(precision="16-mixed").fit(task, train_dataloaders=loader)
+    assert task.norms and all(norm == pytest.approx(clip, rel=1e-3) for norm in task.norms)
+
+
+def test_fresh_outputs_for_generator_regenerate_before_the_generator_step():
+    calls = []
+
+    class Fresh(ToyTask):
+        fresh_outputs_for_generator = True
+
+        def generate(self, batch):
+            calls.append(int(batch["x"][0, 0]))
+            return super().generate(batch)
+
+    fit(Fresh(schedule={"n_d": 2, "max_batches": 4}))
+    assert calls == [0, 1, 1, 2, 3, 3]  # one generation per D step, a new one for G on batches 1 and 3
 
 
 def test_nan_loss_stops_with_step_named_and_checkpoint_intact(tmp_path):

@@ -195,3 +195,23 @@ def test_export_spec_gives_the_final_output_of_the_checkpoints_stage(compose_cfg
     noisy = torch.randn(2, 1, 3001)
     with torch.no_grad():
         torch.testing.assert_close(task.export_spec().module(noisy), task.eval().generator(noisy)[1])
+
+
+def test_the_default_objective_is_the_hinge_loss_of_the_public_implementations(compose_cfg):
+    task, _ = build(compose_cfg)
+    assert type(task.adversarial).__name__ == "HingeLoss"
+    assert type(build(compose_cfg, "loss=lsgan")[0].adversarial).__name__ == "LSGANLoss"
+
+
+def test_mel_discriminator_feature_matching_sees_a_level_difference(compose_cfg):
+    torch.manual_seed(0)
+    task, _ = build(compose_cfg)
+    clean = 0.1 * torch.randn(2, 1, 4000)
+    louder = 4 * clean  # +12 dB: a constant shift of every log-mel bin
+
+    def mel_feature_gap(real, fake):
+        return sum((r - f).abs().mean() for r, f in zip(real[-1][:-1], fake[-1][:-1], strict=True))
+
+    joint = mel_feature_gap(*task.discriminate(clean, louder))
+    apart = mel_feature_gap(task.discriminator(clean), task.discriminator(louder))
+    assert joint > 5 * apart  # batch norm over both keeps the shift; separate passes normalise it away

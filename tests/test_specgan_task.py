@@ -133,3 +133,15 @@ def test_export_spec_gives_log_magnitudes_in_the_tasks_units(compose_cfg):
         spec = task.export_spec()
         z = task.generator.sample_latent(3)
         torch.testing.assert_close(spec.module(z), task.moments.denormalize(task.generator(z)))
+
+
+def test_generator_step_draws_latents_of_its_own(compose_cfg):
+    task = build_task(compose_cfg(*TINY_SPECGAN))
+    task.moments.compute([0.1 * torch.randn(4, 16384)], task.features)
+    latents: list[torch.Tensor] = []
+    draw = task.generator.sample_latent
+    task.generator.sample_latent = lambda *args, **kwargs: latents.append(draw(*args, **kwargs)) or latents[-1]
+    batch = {"audio": 0.1 * torch.randn(4, 16384)}
+    quiet_trainer(max_epochs=1, limit_val_batches=0).fit(task, DataLoader([batch] * 5, batch_size=None))
+    assert len(latents) == 6  # one per critic step, and the generator step's own on the fifth batch
+    assert not torch.equal(latents[-1], latents[-2])

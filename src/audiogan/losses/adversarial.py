@@ -62,10 +62,17 @@ class WassersteinLoss(AdversarialLoss):
 
 
 class BCELoss(AdversarialLoss):
-    """Non-saturating GAN on logits with one-sided label smoothing (real target 1 - smoothing)."""
+    """Non-saturating GAN on logits with one-sided label smoothing (real target 1 - smoothing).
 
-    def __init__(self, label_smoothing: float = 0.0):
+    ``real_fake_average`` halves the D loss, (L_real + L_fake) / 2, as pix2pix-style BCE discriminators do
+    (Isola et al. 2017, arXiv 1611.07004): a D that separates real from fake then scores below ln 2 / 2 at
+    any smoothing (the smoothed real term alone is at least the entropy of its target, 0.325 at 0.9), so a
+    ``d_loss_threshold`` such as 0.3 can tell it from one that does not (ln 2 = 0.693 at chance).
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, real_fake_average: bool = True):
         self.real_target = 1.0 - label_smoothing
+        self.d_scale = 0.5 if real_fake_average else 1.0
 
     def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
         terms = [
@@ -73,7 +80,7 @@ class BCELoss(AdversarialLoss):
             + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
             for r, f in zip(real, fake, strict=True)
         ]
-        return torch.stack(terms).sum()
+        return self.d_scale * torch.stack(terms).sum()
 
     def generator(self, fake: Logits) -> torch.Tensor:
         return torch.stack([F.binary_cross_entropy_with_logits(f, torch.ones_like(f)) for f in fake]).sum()

@@ -43,7 +43,9 @@ from audiogan.utils.config import ConfigError, to_dict
 if TYPE_CHECKING:
     from audiogan.export import ExportSpec
 
-SCHEDULER_INTERVALS = ("step", "epoch", "plateau")
+# plateau: ReduceLROnPlateau stepped once per epoch with the last validation's monitor (patience counts
+# epochs); plateau_validation: stepped at every validation (patience counts validations)
+SCHEDULER_INTERVALS = ("step", "epoch", "plateau", "plateau_validation")
 
 
 Logs = dict[str, torch.Tensor]
@@ -193,6 +195,8 @@ class GANTask(L.LightningModule):
     stage_options: type | None = None
     # the infer.py options this family's inference_module accepts (by name), besides the input
     inference_options: tuple[str, ...] = ()
+    # True: G updates on fresh generator outputs (new latents), not on those the D step of the batch scored
+    fresh_outputs_for_generator: bool = False
 
     def __init__(
         self,
@@ -221,6 +225,8 @@ class GANTask(L.LightningModule):
         # per-epoch means of evaluate()'s scores, one per split and score, created as scores first appear
         self.epoch_means = nn.ModuleDict({"val": nn.ModuleDict(), "test": nn.ModuleDict()})
         self._stage: Stage | None = None  # the stage whose settings are applied (not saved: re-applied)
+        # the metrics of this epoch's latest validation, for the per-epoch plateau schedulers
+        self._last_validation: dict[str, Any] | None = None
         if any(stage.reset_discriminator for stage in self.schedule.phases):
             self._initial_discriminator = copy.deepcopy(self.discriminator.state_dict())
 
@@ -350,7 +356,7 @@ class GANTask(L.LightningModule):
         for name, (sched, spec) in self._schedulers_by_name().items():
             if spec.get("interval", "step") != interval:
                 continue
-            if interval == "plateau":
+            if interval.startswith("plateau"):
                 monitor = spec.get("monitor")
                 if not metrics or monitor not in metrics:
                     raise KeyError(
@@ -374,13 +380,18 @@ class GANTask(L.LightningModule):
                 "written before this batch is intact."
             )
 
-    def _update(self, optimizer, network: str, loss: torch.Tensor) -> None:
+    def _update(self, optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        optimizer.step()
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        """Clip the gradients of the network about to step (``optim.grad_clip.<network>``, by norm). Lightning
+        calls this after mixed precision unscaled them, so the norm is the configured one under 16-mixed."""
+        network = "generator" if optimizer is self.optimizers()[0].optimizer else "discriminator"
         clip = self.optim_cfg.get("grad_clip", {}).get(network)
         if clip:
             self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-        optimizer.step()
 
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
@@ -394,8 +405,9 @@ class GANTask(L.LightningModule):
         logs: dict[str, torch.Tensor | float] = {}
 
         generated, from_discriminator = None, {}
+        fresh = self.fresh_outputs_for_generator
         if update_d:
-            with torch.set_grad_enabled(g_updates > 0):
+            with torch.set_grad_enabled(g_updates > 0 and not fresh):
                 generated = self.generate(batch)
             self.toggle_optimizer(opt_d)
             d_loss, d_logs, from_discriminator = self.discriminator_loss(batch, generated)
@@ -405,18 +417,18 @@ class GANTask(L.LightningModule):
             if threshold is not None and self._all_ranks_mean(d_loss) < threshold:
                 self.counters.d_skipped += 1
             else:
-                self._update(opt_d, "discriminator", d_loss)
+                self._update(opt_d, d_loss)
                 self.counters.d_updates += 1
             self.untoggle_optimizer(opt_d)
 
         for k in range(g_updates):
-            if generated is None or k > 0:
+            if generated is None or k > 0 or fresh:
                 generated = self.generate(batch)
             self.toggle_optimizer(opt_g)
             g_loss, g_logs = self.generator_loss(batch, generated, adversarial, from_discriminator)
             self._check_finite("generator", g_loss)
             logs.update(g_logs)
-            self._update(opt_g, "generator", g_loss)
+            self._update(opt_g, g_loss)
             self.counters.g_updates += 1
             self.untoggle_optimizer(opt_g)
 
@@ -442,10 +454,14 @@ class GANTask(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._step_schedulers("epoch")
+        if self._last_validation is not None:  # epochs without a validation leave plateau schedulers alone
+            self._step_schedulers("plateau", self._last_validation)
+            self._last_validation = None
 
     def on_validation_end(self) -> None:
         if not self.trainer.sanity_checking:
-            self._step_schedulers("plateau", self.trainer.callback_metrics)
+            self._last_validation = dict(self.trainer.callback_metrics)
+            self._step_schedulers("plateau_validation", self.trainer.callback_metrics)
 
     # ----------------------------------------------------------------- validation and test
     def on_validation_epoch_start(self) -> None:

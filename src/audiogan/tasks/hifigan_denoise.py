@@ -124,16 +124,20 @@ class HiFiGANDenoiseTask(GANTask):
         wavenet, enhanced = self.generator(batch["noisy"].unsqueeze(1))
         return {"wavenet": wavenet, "enhanced": enhanced}
 
+    def discriminate(self, clean: torch.Tensor, enhanced: torch.Tensor) -> tuple[list, list]:
+        """Every discriminator's outputs ([features..., logits]) for clean and enhanced [B, 1, T], from one
+        pass over both: the mel discriminator's batch norm then normalises them with the same statistics, so
+        its feature-matching terms see a level or spectral difference (separate passes normalise it away)."""
+        n = clean.shape[0]
+        both = self.discriminator(torch.cat([clean, enhanced]))
+        return [[f[:n] for f in d] for d in both], [[f[n:] for f in d] for d in both]
+
     def discriminator_loss(self, batch, generated):
-        real = self.discriminator(batch["clean"].unsqueeze(1))
-        fake = self.discriminator(generated["enhanced"].detach())
+        real, fake = self.discriminate(batch["clean"].unsqueeze(1), generated["enhanced"].detach())
         loss = self.adversarial.discriminator([d[-1] for d in real], [d[-1] for d in fake])
         d_real = torch.stack([d[-1].float().mean() for d in real]).mean()
         d_fake = torch.stack([d[-1].float().mean() for d in fake]).mean()
-        # feature-matching targets: the clean speech's activations from this pre-update pass
-        real_features = [[f.detach() for f in d[:-1]] for d in real]
-        logs = {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}
-        return loss, logs, {"real_features": real_features}
+        return loss, {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}, {}
 
     def generator_loss(self, batch, generated, adversarial, from_discriminator):
         enhanced, clean = generated["enhanced"].squeeze(1), batch["clean"]
@@ -142,9 +146,11 @@ class HiFiGANDenoiseTask(GANTask):
         loss = self.weights.sample_l1 * sample_l1 + self.weights.spectrogram * spectrogram
         logs = {"train/g_sample_l1": sample_l1, "train/g_spectrogram": spectrogram}
         if adversarial:
-            fake = self.discriminator(generated["enhanced"])
+            real, fake = self.discriminate(clean.unsqueeze(1), generated["enhanced"])
             adv = self.adversarial.generator([d[-1] for d in fake])
-            fm = feature_matching_loss(from_discriminator["real_features"], [d[:-1] for d in fake])
+            # deep feature matching: the clean speech's activations (targets) from the same joint pass
+            targets = [[f.detach() for f in d[:-1]] for d in real]
+            fm = feature_matching_loss(targets, [d[:-1] for d in fake])
             loss = loss + self.weights.adversarial * adv + self.weights.feature_matching * fm
             logs.update({"train/g_adv": adv, "train/g_feature_matching": fm})
         logs["train/g_loss"] = loss

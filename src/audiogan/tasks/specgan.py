@@ -48,8 +48,11 @@ class SpecGANTask(GANTask):
 
     Real slices become log-magnitude spectrograms on the model's device, normalised per frequency
     bin with moments of the training set (computed once, cached beside the data, kept in the
-    checkpoint) and clipped to [-1, 1]. Generated spectrograms become audio by Griffin-Lim.
+    checkpoint) and clipped to [-1, 1]. Generated spectrograms become audio by Griffin-Lim. The generator
+    step draws its own latents, as in WaveGAN/SpecGAN, rather than reusing those of the last critic step.
     """
+
+    fresh_outputs_for_generator = True
 
     def __init__(
         self,
@@ -86,7 +89,9 @@ class SpecGANTask(GANTask):
 
     @torch.no_grad()
     def _set_moments(self, dataset, batch_size: int = 64) -> None:
-        """Per-bin moments over every training slice (first slice of each clip), cached by content hash."""
+        """Per-bin moments over one slice of every training clip: the training dataset's item with seed 0 (a
+        clip longer than the slice gives a crop at a seed-0 random start, as training draws them; a shorter
+        one is end-padded). Cached by content hash."""
         key = json.dumps(
             [
                 sorted(str(u.path) for u in dataset.utterances),

@@ -140,7 +140,12 @@ def test_generator_step_draws_latents_of_its_own(compose_cfg):
     task.moments.compute([0.1 * torch.randn(4, 16384)], task.features)
     latents: list[torch.Tensor] = []
     draw = task.generator.sample_latent
-    task.generator.sample_latent = lambda *args, **kwargs: latents.append(draw(*args, **kwargs)) or latents[-1]
+
+    def recorded(*args, **kwargs):
+        latents.append(draw(*args, **kwargs))
+        return latents[-1]
+
+    task.generator.sample_latent = recorded
     batch = {"audio": 0.1 * torch.randn(4, 16384)}
     quiet_trainer(max_epochs=1, limit_val_batches=0).fit(task, DataLoader([batch] * 5, batch_size=None))
     assert len(latents) == 6  # one per critic step, and the generator step's own on the fifth batch

@@ -76,23 +76,27 @@ class AudioDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Runs once per node: synthesises the embedded corpus, or downloads a real one if asked."""
-        self.corpus(download=self.download)
+        self._reader = self._holding_out_usable(self.corpus(download=self.download))
 
     def corpus(self, download: bool | None = None) -> Corpus:
         """The reader; ``download`` is passed only to readers of downloadable corpora (not None)."""
         return instantiate(self.corpus_cfg, **({"download": download} if download is not None else {}))
 
     def reader(self) -> Corpus:
-        """The corpus, listed once per data module; a hash-split one first holds out usable audio."""
+        """The corpus, listed once per data module (kept from :meth:`prepare_data` where it ran)."""
         if self._reader is None:
             corpus = self.corpus(download=False if self.download is not None else None)
-            if isinstance(corpus, HashSplitCorpus):
-                for key, split in corpus.hold_out(self._any_usable).items():
-                    log.info(
-                        "%s: no usable %s clip where hashing put it; holding out %r", corpus.name, split, key
-                    )
-            self._reader = corpus
+            self._reader = self._holding_out_usable(corpus)
         return self._reader
+
+    def _holding_out_usable(self, corpus: Corpus) -> Corpus:
+        """``corpus``, whose val and test hold usable audio if it is split by hashing."""
+        if isinstance(corpus, HashSplitCorpus):
+            for key, split in corpus.hold_out(self._any_usable).items():
+                log.info(
+                    "%s: no usable %s clip where hashing put it; holding out %r", corpus.name, split, key
+                )
+        return corpus
 
     def _any_usable(self, utterances: list[Utterance]) -> bool:
         return any_usable(utterances, self.audio.sample_rate, self.min_samples, cache_dir=self.cache_dir)

@@ -26,14 +26,22 @@ from corpus_fixtures import (
     write_audio,
     write_bad_file,
 )
+from omegaconf import OmegaConf
 
 from audiogan.audio.io import load_audio
 from audiogan.data import scan
-from audiogan.data.corpora.base import SPLITS, CorpusNotFoundError
+from audiogan.data.corpora.base import (
+    SPLITS,
+    CorpusNotFoundError,
+    SplitUnavailableError,
+    split_hash,
+    split_of,
+)
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.ljspeech import LJSpeech
 from audiogan.data.corpora.vctk import VCTK
 from audiogan.data.parallel import ParallelMels, pair_utterances
+from audiogan.train import build_datamodule
 
 
 def all_utterances(corpus):
@@ -119,19 +127,47 @@ def test_librispeech_configurable_subsets(tmp_path):
     assert corpus.utterances("test") == []
 
 
-def test_librispeech_missing_subset_is_named(tmp_path):
-    make_librispeech(tmp_path, subsets=("train-clean-100", "dev-clean"))
-    with pytest.raises(CorpusNotFoundError, match="'test-clean'") as err:
+@pytest.mark.parametrize("split, missing", [("train", "train-clean-100"), ("val", "dev-clean")])
+def test_librispeech_missing_train_or_val_subset_stops_at_once(tmp_path, split, missing):
+    make_librispeech(
+        tmp_path, subsets=[s for s in ("train-clean-100", "dev-clean", "test-clean") if s != missing]
+    )
+    with pytest.raises(CorpusNotFoundError, match=f"{split} subset '{missing}'") as err:
         LibriSpeech(tmp_path)
-    assert str(tmp_path / "LibriSpeech" / "test-clean") in str(err.value)
+    assert str(tmp_path / "LibriSpeech" / missing) in str(err.value)
+
+
+def test_librispeech_without_test_subset_lists_train_and_val_and_names_it_for_test(tmp_path):
+    make_librispeech(tmp_path, subsets=("train-clean-100", "dev-clean"))  # the usual download
+    corpus = LibriSpeech(tmp_path)
+    assert len(corpus.utterances("train")) == len(corpus.utterances("val")) == 6
+    with pytest.raises(SplitUnavailableError) as err:
+        corpus.utterances("test")
+    message = str(err.value)
+    assert f"no test-clean under {tmp_path / 'LibriSpeech'}" in message and "\n" not in message
+    assert "eval.py needs a test subset" in message and "data.corpus.subsets.test=" in message
 
 
 def test_librispeech_rejects_bad_subsets(tmp_path):
     root = make_librispeech(tmp_path)
     with pytest.raises(ValueError, match="dev"):
         LibriSpeech(root, subsets={"dev": ["dev-clean"]})
-    with pytest.raises(ValueError, match="overlap"):
+    with pytest.raises(ValueError, match=r"\['dev-clean'\] in both subsets.train and subsets.val .*overlap"):
         LibriSpeech(root, subsets={"train": ["train-clean-100", "dev-clean"], "val": ["dev-clean"]})
+    with pytest.raises(
+        ValueError, match=r"subsets.test lists a subset twice: \['test-clean', 'test-clean'\]"
+    ):
+        LibriSpeech(root, subsets={"train": ["train-clean-100"], "test": ["test-clean", "test-clean"]})
+
+
+def test_librispeech_val_subset_may_serve_as_test_with_a_warning(tmp_path, caplog):
+    make_librispeech(tmp_path, subsets=("train-clean-100", "dev-clean"))
+    subsets = {"train": ["train-clean-100"], "val": ["dev-clean"], "test": ["dev-clean"]}
+    with caplog.at_level(logging.WARNING, logger="audiogan.data"):
+        corpus = LibriSpeech(tmp_path, subsets=subsets)
+    assert corpus.utterances("test") == corpus.utterances("val") != []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "['dev-clean'] in both subsets.val and subsets.test" in warning and "optimistic" in warning
 
 
 # --- VCTK ---
@@ -211,6 +247,126 @@ def test_vctk_pairs_drop_different_sentences_under_one_number(tmp_path):
     train = VCTK(root, val_fraction=0, test_fraction=0).utterances("train")
     assert [VCTK.sentence_id(s) for s, _ in pair_utterances(train, "p225", "p226")] == ["001"]
     assert len(pair_utterances(train, "p225", "p226", match_text=False)) == 2
+
+
+# --- corpora split by hashing: small ones still hold out val and test, large ones split as ever ---
+
+
+def hashed(utterances, key, val_fraction, test_fraction):
+    """The split :func:`split_of` alone gives each utterance."""
+    return [split_of(key(u), val_fraction, test_fraction) for u in utterances]
+
+
+def test_small_corpora_hold_out_a_val_and_a_test_key_without_reading_audio(tmp_path):
+    lj_root, vctk_root = make_ljspeech(tmp_path, n=24), make_vctk(tmp_path, n=12)  # 24 clips each
+    lj, vctk = LJSpeech(lj_root), VCTK(vctk_root)  # default fractions: 2% / 5%
+    lj_all, vctk_all = all_utterances(lj), all_utterances(vctk)
+    assert "test" not in hashed(lj_all, lambda u: u.utt_id, 0.02, 0.02)  # hashing alone leaves test empty
+    assert "val" not in hashed(vctk_all, VCTK.sentence_id, 0.05, 0.05)  # ... and here val
+    for make in (lambda: LJSpeech(lj_root), lambda: VCTK(vctk_root)):
+        splits = assert_proper_splits(make)
+        assert len({make().split_key(u) for u in splits["val"]}) == 1
+        assert len({make().split_key(u) for u in splits["test"]}) == 1
+    assert len(lj_all) == len(vctk_all) == 24
+    # a zero fraction still means none, and the last training key is never taken
+    everything = LJSpeech(lj_root, val_fraction=0, test_fraction=0).utterances("train")
+    assert everything == sorted(lj_all, key=lambda u: u.utt_id)
+    tiny = LJSpeech(make_ljspeech(tmp_path / "two", n=2))
+    assert [len(tiny.utterances(split)) for split in SPLITS] == [1, 1, 0]
+    with pytest.raises(ValueError, match="val_fraction=0.6 test_fraction=0.5"):
+        LJSpeech(lj_root, val_fraction=0.6, test_fraction=0.5)
+
+
+def test_large_corpora_split_exactly_by_hash_as_before(tmp_path):
+    """LJSpeech's 13,100 ids and 400 VCTK sentence numbers; listing reads no audio, so no audio is written."""
+    lj_root = tmp_path / "LJSpeech-1.1"
+    lj_root.mkdir()
+    lj_ids = [f"LJ{c:03d}-{i:04d}" for c in range(1, 51) for i in range(1, 263)]
+    (lj_root / "metadata.csv").write_text("".join(f"{i}|text|text\n" for i in lj_ids))
+    lj = {split: [u.utt_id for u in LJSpeech(lj_root).utterances(split)] for split in SPLITS}
+    assert {split: len(v) for split, v in lj.items()} == {"train": 12576, "val": 259, "test": 265}
+    assert lj["val"][:3] == ["LJ001-0023", "LJ001-0054", "LJ001-0116"]
+    assert lj["test"][:3] == ["LJ001-0057", "LJ001-0078", "LJ001-0175"]
+    assert all(split_of(i, 0.02, 0.02) == split for split, v in lj.items() for i in v)
+
+    audio = tmp_path / "VCTK-Corpus-0.92" / "wav48_silence_trimmed"
+    for speaker in ("p225", "p226"):
+        (audio / speaker).mkdir(parents=True)
+        for n in range(1, 401):
+            (audio / speaker / f"{speaker}_{n:03d}_mic1.flac").touch()
+    vctk = VCTK(audio.parent)
+    sentences = {split: sorted({VCTK.sentence_id(u) for u in vctk.utterances(split)}) for split in SPLITS}
+    assert sentences["val"] == (
+        "026 103 124 152 159 161 163 190 191 223 231 237 242 249 326 345 368 398".split()
+    )
+    assert len(sentences["test"]) == 25 and sentences["test"][:3] == ["007", "028", "029"]
+    assert len(vctk.utterances("train")) == 2 * 357
+
+
+def corpus_data(compose_cfg, corpus: str, root, *overrides):
+    """A MelGAN data module on ``data=<corpus>`` at ``root``, set up for fitting."""
+    cfg = compose_cfg("model=melgan", f"data={corpus}", f"data.root={root}", "model.batch_size=2", *overrides)
+    OmegaConf.resolve(cfg)
+    data = build_datamodule(cfg)
+    data.prepare_data()
+    data.setup("fit")
+    return data
+
+
+def ids(utterances):
+    return [u.utt_id for u in utterances]
+
+
+@pytest.mark.parametrize("corpus", ["ljspeech", "vctk"])
+def test_small_corpus_with_corrupt_clips_validates_on_the_same_usable_clip(compose_cfg, tmp_path, corpus):
+    """24 clips, 3 corrupt: all of val and some of test as a reader without audio splits them, then the
+    first training clips in hash order, where val moves on to."""
+    if corpus == "ljspeech":
+        root, rate = make_ljspeech(tmp_path, n=24), LJSPEECH_RATE
+        reader = LJSpeech(root)
+    else:  # 2 speakers x 12 sentences
+        root, rate = make_vctk(tmp_path, n=12, mics=("mic1",)), VCTK_RATE
+        reader = VCTK(root)
+    val, test = reader.utterances("val"), reader.utterances("test")
+    train = sorted(reader.utterances("train"), key=lambda u: split_hash(reader.split_key(u)))
+    corrupt = [*val, *test, *train][:3]
+    assert len(corrupt) == 3 and set(ids(val)) <= set(ids(corrupt))
+    for utterance, kind in zip(corrupt, ("garbage", "truncated", "silent"), strict=True):
+        write_bad_file(utterance.path, kind, rate)
+
+    first, again = (corpus_data(compose_cfg, corpus, root) for _ in range(2))
+    held_out = first.usable("val")
+    assert held_out and ids(held_out) == ids(again.usable("val"))  # same seed, same clips
+    next_usable = next(reader.split_key(u) for u in train if u not in corrupt)
+    assert {reader.split_key(u) for u in held_out} == {next_usable}
+    assert not set(ids(held_out)) & set(ids(corrupt) + ids(first.usable("train")))
+    keys = {split: {reader.split_key(u) for u in first.reader().utterances(split)} for split in SPLITS}
+    assert not keys["val"] & keys["train"]  # a whole key moved, never half a VCTK sentence
+    assert next(iter(first.val_dataloader()))["audio"].abs().max() > 0.1
+    first.setup("test")
+    assert first.usable("test") and not set(ids(first.usable("test"))) & set(ids(held_out) + ids(corrupt))
+
+
+def test_val_clips_are_looked_for_past_a_margin_of_bad_files(compose_cfg, tmp_path):
+    root = make_ljspeech(tmp_path, n=24)
+    val = LJSpeech(root, val_fraction=0.5, test_fraction=0).utterances("val")
+    for utterance in val[:4]:  # the margin scanned for val_clips=1
+        write_bad_file(utterance.path, "garbage", LJSPEECH_RATE)
+    overrides = ["data.corpus.val_fraction=0.5", "data.corpus.test_fraction=0", "model.val_clips=1"]
+    data = corpus_data(compose_cfg, "ljspeech", root, *overrides)
+    assert data.usable("val") == [val[4]] and data.skipped["val"] == 4
+
+
+def test_corpus_without_test_split_trains_with_one_warning_and_test_names_it(compose_cfg, tmp_path, caplog):
+    root = make_ljspeech(tmp_path, n=24)
+    with caplog.at_level(logging.WARNING, logger="audiogan.data"):
+        data = corpus_data(compose_cfg, "ljspeech", root, "data.corpus.test_fraction=0")
+    assert set(data.datasets) == {"train", "val"}
+    (warning,) = [r.getMessage() for r in caplog.records if "eval.py" in r.getMessage()]
+    assert f"no test utterances in audiogan.data.corpora.ljspeech.LJSpeech at {root}" in warning
+    assert data.missing_test() in warning  # what train.py can ask before a test_after_fit run
+    with pytest.raises(SplitUnavailableError, match="eval.py needs a test split"):
+        data.setup("test")
 
 
 # --- all readers ---

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from omegaconf import OmegaConf
 
 from audiogan.audio.augment import power, reverberate, synthetic_rir
 from audiogan.audio.io import load_audio
+from audiogan.cli import exit_on_user_error
 from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.vctk_demand import VCTKDemand
@@ -242,6 +244,24 @@ def test_librispeech_noisy_takes_noise_and_rooms_from_folders(compose_cfg, tmp_p
     # noisy = the clean crop through the recorded room + the recorded (constant) hum, all scaled alike
     hum = item["noisy"] - reverberate(item["clean"], torch.from_numpy(room))
     assert hum.abs().min() > 1e-3 and hum.max() - hum.min() < 2e-3 * hum.abs().mean()
+
+
+def test_librispeech_noisy_trains_without_test_clean_and_testing_names_it(compose_cfg, tmp_path, caplog):
+    """The usual download, train-clean-100 + dev-clean: fit warns once what eval.py will need."""
+    make_librispeech(tmp_path / "corpus", subsets=("train-clean-100", "dev-clean"), speakers=2, n=3)
+    with caplog.at_level(logging.WARNING, logger="audiogan.data"):
+        data = datamodule(compose_cfg, "data=librispeech_noisy", f"data.root={tmp_path / 'corpus'}")
+    assert set(data.datasets) == {"train", "val"}
+    assert next(iter(data.train_dataloader()))["noisy"].shape == (2, 2048)
+    (warning,) = [r.getMessage() for r in caplog.records if "eval.py" in r.getMessage()]
+    assert f"no test-clean under {tmp_path / 'corpus' / 'LibriSpeech'}" in warning
+    assert "download test-clean" in warning and "data.corpus.subsets.test=" in warning
+
+    caplog.clear()
+    with pytest.raises(SystemExit, match="1"):  # what eval.py and train.py do with it: one line, exit 1
+        exit_on_user_error(data.setup)("test")
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.startswith("SplitUnavailableError: LibriSpeech: no test-clean under") and "\n" not in error
 
 
 def test_vctk_demand_serves_recorded_pairs_and_skips_a_corrupt_twin(compose_cfg, tmp_path, caplog):

@@ -13,12 +13,15 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from audiogan.audio.config import AudioConfig
-from audiogan.data.corpora.base import Corpus, Utterance
+from audiogan.data.corpora.base import Corpus, HashSplitCorpus, SplitUnavailableError, Utterance
 from audiogan.data.sampling import SeededSampler
-from audiogan.data.scan import usable_utterances
+from audiogan.data.scan import ScanResult, any_usable, usable_utterances
 from audiogan.utils.config import to_dict
 
 log = logging.getLogger(__name__)
+
+# who needs each split, for the message when it is empty
+NEEDED_BY = {"train": "training", "val": "training", "test": "eval.py"}
 
 
 class AudioDataModule(L.LightningDataModule):
@@ -30,6 +33,11 @@ class AudioDataModule(L.LightningDataModule):
     ``utterances`` and ``sample_rate``; ``provides`` names the kinds of data this corpus can feed
     (checked against the model at start).
     Validation uses the first ``val_clips`` held-out utterances, always the same ones.
+
+    Training needs train and val only: without a test split ``fit`` warns once that ``eval.py`` will need
+    one, and ``test`` stops with :class:`SplitUnavailableError` naming it. A corpus split by hashing
+    (:class:`HashSplitCorpus`) always gets a usable validation clip: when its val (or test) utterances are all
+    unusable, the next usable training key in hash order is held out instead, the same on every run.
     """
 
     def __init__(
@@ -64,30 +72,65 @@ class AudioDataModule(L.LightningDataModule):
         self.seed = seed
         self.datasets: dict[str, Any] = {}
         self.skipped: dict[str, int] = {}
+        self._reader: Corpus | None = None
 
     def prepare_data(self) -> None:
         """Runs once per node: synthesises the embedded corpus, or downloads a real one if asked."""
-        self.corpus(download=self.download)
+        self._reader = self._holding_out_usable(self.corpus(download=self.download))
 
     def corpus(self, download: bool | None = None) -> Corpus:
         """The reader; ``download`` is passed only to readers of downloadable corpora (not None)."""
         return instantiate(self.corpus_cfg, **({"download": download} if download is not None else {}))
 
-    def usable(self, split: str) -> list[Utterance]:
-        """The split's utterances minus unreadable / empty / silent / too-short files."""
-        utterances = self.corpus(download=False if self.download is not None else None).utterances(split)
-        limit = self.clip_limits.get(split)
-        scan = usable_utterances(
-            utterances[: limit * 4] if limit else utterances,  # scan a margin, not the whole split
-            self.audio.sample_rate,
-            self.min_samples,
-            cache_dir=self.cache_dir,
+    def reader(self) -> Corpus:
+        """The corpus, listed once per data module (kept from :meth:`prepare_data` where it ran)."""
+        if self._reader is None:
+            corpus = self.corpus(download=False if self.download is not None else None)
+            self._reader = self._holding_out_usable(corpus)
+        return self._reader
+
+    def _holding_out_usable(self, corpus: Corpus) -> Corpus:
+        """``corpus``, whose val and test hold usable audio if it is split by hashing."""
+        if isinstance(corpus, HashSplitCorpus):
+            for key, split in corpus.hold_out(self._any_usable).items():
+                log.info(
+                    "%s: no usable %s clip where hashing put it; holding out %r", corpus.name, split, key
+                )
+        return corpus
+
+    def _any_usable(self, utterances: list[Utterance]) -> bool:
+        return any_usable(utterances, self.audio.sample_rate, self.min_samples, cache_dir=self.cache_dir)
+
+    def _scan(self, utterances: list[Utterance]) -> ScanResult:
+        return usable_utterances(
+            utterances, self.audio.sample_rate, self.min_samples, cache_dir=self.cache_dir
         )
+
+    def _listed(self, split: str) -> list[Utterance]:
+        """The split's utterances; :class:`SplitUnavailableError` when it has none or misses its subset."""
+        utterances = self.reader().utterances(split)
+        if not utterances:
+            raise SplitUnavailableError(
+                f"no {split} utterances in {self.corpus_cfg.get('_target_')} at {self.corpus_cfg['root']}: "
+                f"{NEEDED_BY[split]} needs a {split} split; set its subsets or fraction under data.corpus"
+            )
+        return utterances
+
+    def usable(self, split: str) -> list[Utterance]:
+        """The split's utterances minus unreadable / empty / silent / too-short files (the first
+        ``val_clips`` / ``test_clips`` of them, looking past a margin only when it holds none)."""
+        utterances = self._listed(split)
+        limit = self.clip_limits.get(split)
+        scan = self._scan(utterances[: limit * 4] if limit else utterances)
+        if limit and not scan.usable and len(utterances) > limit * 4:
+            rest = self._scan(utterances[limit * 4 :])
+            scan = ScanResult(rest.usable, scan.skipped + rest.skipped)
         self.skipped[split] = len(scan.skipped)
         usable = scan.usable[:limit] if limit else scan.usable
         if not usable:
-            raise RuntimeError(
-                f"no usable utterances in the {split} split of {self.corpus_cfg.get('_target_')}"
+            raise SplitUnavailableError(
+                f"no usable utterances in the {split} split of {self.corpus_cfg.get('_target_')} at "
+                f"{self.corpus_cfg['root']}: all {len(scan.skipped)} were skipped (see the warnings above)"
             )
         return usable
 
@@ -102,6 +145,16 @@ class AudioDataModule(L.LightningDataModule):
             build = instantiate({**self.dataset_defaults, **self.dataset_cfg[split], "_partial_": True})
             self.datasets[split] = build(utterances=self.usable(split), sample_rate=self.audio.sample_rate)
             log.info("%s split: %d items", split, len(self.datasets[split]))
+        if "train" in splits and "test" in self.dataset_cfg and (problem := self.missing_test()):
+            log.warning("%s (training goes on without it)", problem)
+
+    def missing_test(self) -> str:
+        """Why ``test`` would stop (no test split, or its subset not on disk); ``""`` when it would not."""
+        try:
+            self._listed("test")
+        except SplitUnavailableError as err:
+            return str(err)
+        return ""
 
     def _rank_and_world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -39,12 +39,10 @@ def usable_utterances(
     Verdicts are cached in ``cache_dir`` per file path, size and mtime (one JSON file per setting of
     ``sample_rate``, ``min_samples`` and ``silence_threshold``), so rescanning a big corpus is only stats.
     """
-    cache = _Cache(cache_dir, f"scan-sr{sample_rate}-min{min_samples}-sil{silence_threshold:g}.json")
+    cache = _Cache(cache_dir, _cache_name(sample_rate, min_samples, silence_threshold))
     result = ScanResult()
     for utt in utterances:
-        reason = ""
-        for path in (utt.path, utt.twin) if utt.twin is not None else (utt.path,):
-            reason = reason or _verdict(path, cache, sample_rate, min_samples, silence_threshold)
+        reason = _reason(utt, cache, sample_rate, min_samples, silence_threshold)
         if reason:
             log.warning("skipping %s", reason)
             result.skipped.append((utt, reason))
@@ -58,6 +56,36 @@ def usable_utterances(
         len(result.skipped) + len(result.usable),
     )
     return result
+
+
+def any_usable(
+    utterances: Iterable[Utterance],
+    sample_rate: int,
+    min_samples: int,
+    cache_dir: str | os.PathLike | None = None,
+    silence_threshold: float = 1e-4,
+) -> bool:
+    """Whether any of ``utterances`` is usable (as :func:`usable_utterances` judges and caches), decoding
+    them in order only until one is. Logs nothing: the split's own scan reports the bad files."""
+    cache = _Cache(cache_dir, _cache_name(sample_rate, min_samples, silence_threshold))
+    try:
+        return any(not _reason(utt, cache, sample_rate, min_samples, silence_threshold) for utt in utterances)
+    finally:
+        cache.flush()
+
+
+def _cache_name(sample_rate: int, min_samples: int, silence_threshold: float) -> str:
+    return f"scan-sr{sample_rate}-min{min_samples}-sil{silence_threshold:g}.json"
+
+
+def _reason(
+    utt: Utterance, cache: _Cache, sample_rate: int, min_samples: int, silence_threshold: float
+) -> str:
+    """Why the utterance is unusable (its file, or its twin's), ``""`` when both are fine."""
+    reason = ""
+    for path in (utt.path, utt.twin) if utt.twin is not None else (utt.path,):
+        reason = reason or _verdict(path, cache, sample_rate, min_samples, silence_threshold)
+    return reason
 
 
 def _verdict(path: Path, cache: _Cache, sample_rate: int, min_samples: int, silence_threshold: float) -> str:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import torchaudio
 
-from audiogan.data.corpora.base import Corpus, CorpusNotFoundError, Utterance, require_dir, split_of
+from audiogan.data.corpora.base import CorpusNotFoundError, HashSplitCorpus, Utterance, require_dir
 
 LAYOUT = "LJSpeech-1.1/metadata.csv (lines 'id|raw text|normalized text') + LJSpeech-1.1/wavs/<id>.wav"
 
 
-class LJSpeech(Corpus):
-    """Reader of the ``LJSpeech-1.1`` directory; splits are drawn by hashing the clip id."""
+class LJSpeech(HashSplitCorpus):
+    """Reader of the ``LJSpeech-1.1`` directory; splits are drawn by hashing the clip id, at least one
+    clip each for val and test (when their fraction is above 0) however small the corpus."""
 
     name = "ljspeech"
     speaker = "LJ"
@@ -31,8 +32,7 @@ class LJSpeech(Corpus):
         if download and not (root / "metadata.csv").is_file():
             _download(root)
         self.root = require_dir(root, "LJSpeech", LAYOUT)
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
-        self._all = self._read_metadata()
+        super().__init__(self._read_metadata(), val_fraction, test_fraction, seed)
 
     def _read_metadata(self) -> list[Utterance]:
         metadata = self.root / "metadata.csv"
@@ -46,14 +46,7 @@ class LJSpeech(Corpus):
                     raise ValueError(f"{metadata}:{line_no}: expected 'id|raw text|normalized text': {row}")
                 utt_id, _, text = row
                 utterances.append(Utterance(self.root / "wavs" / f"{utt_id}.wav", self.speaker, text, utt_id))
-        return sorted(utterances, key=lambda u: u.utt_id)
-
-    def utterances(self, split: str) -> list[Utterance]:
-        self.check_split(split)
-        return [u for u in self._all if self._split(u) == split]
-
-    def _split(self, utterance: Utterance) -> str:
-        return split_of(utterance.utt_id, self.val_fraction, self.test_fraction, self.seed)
+        return utterances
 
 
 def _download(root: Path) -> None:

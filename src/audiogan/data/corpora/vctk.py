@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torchaudio
 
-from audiogan.data.corpora.base import Corpus, Utterance, require_dir, split_of
+from audiogan.data.corpora.base import HashSplitCorpus, Utterance, require_dir
 
 AUDIO_DIR = "wav48_silence_trimmed"
 LAYOUT = (
@@ -18,14 +18,14 @@ LAYOUT = (
 MICS = ("mic1", "mic2")
 
 
-class VCTK(Corpus):
+class VCTK(HashSplitCorpus):
     """Reader of the ``VCTK-Corpus-0.92`` directory, one microphone at a time.
 
     Listing follows the audio files, so every utterance has audio (p280 has no mic2 recordings, p362
     misses some). Utterances without a transcript (all of p315) are kept with text ``""``: vocoders and
     voice conversion need the audio, not the text. ``speakers`` restricts the corpus (default: all).
     Splits hash the sentence number ``<nnn>``, so a sentence number lands in the same split for every
-    speaker.
+    speaker; val and test (when their fraction is above 0) get at least one sentence number each.
     """
 
     name = "vctk"
@@ -53,11 +53,10 @@ class VCTK(Corpus):
             raise ValueError(f"VCTK: unknown speakers {unknown}; valid speakers: {available}")
         self.mic = mic
         self.speakers = sorted(set(speakers)) if speakers else available
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
-        self._all = sorted(
-            (self._utterance(path) for s in self.speakers for path in (audio_dir / s).glob(f"*_{mic}.flac")),
-            key=lambda u: u.utt_id,
-        )
+        listed = [
+            self._utterance(path) for s in self.speakers for path in (audio_dir / s).glob(f"*_{mic}.flac")
+        ]
+        super().__init__(listed, val_fraction, test_fraction, seed)
 
     def _utterance(self, path: Path) -> Utterance:
         utt_id = path.name.removesuffix(f"_{self.mic}.flac")
@@ -71,12 +70,8 @@ class VCTK(Corpus):
         """The sentence number ``<nnn>`` of ``<speaker>_<nnn>``."""
         return utterance.utt_id.rsplit("_", 1)[1]
 
-    def utterances(self, split: str) -> list[Utterance]:
-        self.check_split(split)
-        return [u for u in self._all if self._split(u) == split]
-
-    def _split(self, utterance: Utterance) -> str:
-        return split_of(self.sentence_id(utterance), self.val_fraction, self.test_fraction, self.seed)
+    def split_key(self, utterance: Utterance) -> str:
+        return self.sentence_id(utterance)
 
 
 def _download(root: Path) -> None:

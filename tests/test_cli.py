@@ -43,7 +43,7 @@ def test_train_leaves_config_checkpoint_logs_and_samples(melgan_ckpt):
     generated, reference = (sf.read(samples / f"clip0_{name}.wav") for name in ("generated", "reference"))
     assert generated[1] == reference[1] == 22050 and len(generated[0]) == len(reference[0]) > 0
     assert np.abs(generated[0]).max() > 0 and np.abs(reference[0]).max() > 0.1  # audible speech
-    assert imread(samples / "clip0_reference_mel.png").ndim == 3  # an image
+    assert imread(samples / "clip0_spectrograms.png").ndim == 3  # reference, generated, Griffin-Lim stacked
     assert (run_dir / "train.log").exists()
 
 
@@ -122,7 +122,7 @@ def test_wandb_offline_logs_media_and_a_sample_table_then_resumes_the_same_run(d
     assert {".wav", ".png"} <= {p.suffix for p in media}
     (table,) = [p for p in media if p.name.endswith(".table.json")]
     columns = json.loads(table.read_text())["columns"]
-    assert columns[:2] == ["batch", "sample"] and {"generated", "reference", "generated_mel"} <= set(columns)
+    assert columns[:2] == ["batch", "sample"] and {"generated", "reference", "spectrograms"} <= set(columns)
     (records,) = offline_run.glob("run-*.wandb")
     record = records.read_bytes()
     assert b"optimized_metric" in record  # the full run config reached W&B

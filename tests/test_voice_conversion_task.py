@@ -173,7 +173,7 @@ def test_training_logs_converted_target_and_source_samples(vc_run):
     assert {rate for _, rate in clips.values()} == {22050}
     assert len({len(audio) for audio, _ in clips.values()}) == 1
     assert all(np.abs(audio).max() > 0.01 for audio, _ in clips.values())
-    assert imread(samples / "pair0_converted_mel.png").ndim == 3  # an image
+    assert imread(samples / "pair0_spectrograms.png").ndim == 3  # target, converted, source stacked
 
 
 @pytest.mark.slow

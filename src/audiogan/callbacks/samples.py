@@ -1,7 +1,8 @@
 """Writes validation samples (wav + spectrogram images) to the run dir and sends them to every logger.
 
 The engine collects each validation's examples in ``task.validation_samples`` (a list of
-:class:`~audiogan.tasks.base.Sample`); spectrograms are rendered here. Works with CSV (files only),
+:class:`~audiogan.tasks.base.Sample`); a sample's spectrograms are rendered here as one image
+(``<name>_spectrograms.png``), stacked in the sample's order on one colour scale. Works with CSV (files only),
 TensorBoard and W&B loggers; only rank zero writes.
 """
 
@@ -18,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from audiogan.audio.io import save_audio
 from audiogan.tasks.base import GANTask, Sample
-from audiogan.utils.images import render_mel, save_png
+from audiogan.utils.images import render_spectrograms, save_png
 
 # a sample (as the task gave it) and its rendered images {label: RGB image}
 TableRow = tuple[Sample, dict[str, np.ndarray]]
@@ -50,11 +51,11 @@ class SampleLogger(L.Callback):
             for label, audio in sample.audio.items():
                 save_audio(folder / f"{sample.name}_{label}.wav", audio, sample.sample_rate)
                 self._log_audio(trainer, f"samples/{sample.name}/{label}", audio, sample.sample_rate, step)
-            images = {
-                f"{label}_mel": render_mel(spectrogram, f"{sample.name} {label}")
-                for label, spectrogram in sample.spectrograms.items()
-            }
-            images.update(sample.images)
+            images = dict(sample.images)
+            if sample.spectrograms:  # one picture, one colour scale: rows compare at a glance
+                images["spectrograms"] = render_spectrograms(
+                    sample.spectrograms, f"{sample.name}, batch {step}"
+                )
             for label, image in images.items():
                 save_png(folder / f"{sample.name}_{label}.png", image)
                 self._log_image(trainer, f"images/{sample.name}/{label}", image, step)

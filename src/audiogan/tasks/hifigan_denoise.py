@@ -164,7 +164,7 @@ class HiFiGANDenoiseTask(GANTask):
         scores = self.metrics(enhanced, noisy, clean)
         scores["l1"] = (enhanced - clean).abs().mean()
         scores["spectrogram"] = self.spectrogram_loss(enhanced.unsqueeze(0), clean.unsqueeze(0))
-        audio = {"noisy": noisy, "enhanced": enhanced, "clean": clean}
+        audio = {"clean": clean, "enhanced": enhanced, "noisy": noisy}  # reference, output, baseline
         mels = {label: self.log_mel(wave.unsqueeze(0))[0] for label, wave in audio.items()}
         return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio=audio, spectrograms=mels)
 

@@ -175,7 +175,11 @@ class MelGANTask(GANTask):
             f"clip{batch_idx}",
             self.audio.sample_rate,
             audio={"generated": generated[0], "reference": reference[0], "griffinlim": baseline["audio"][0]},
-            spectrograms={"generated": self.log_mel(generated[:1])[0], "reference": mel[0]},
+            spectrograms={
+                "reference": mel[0],
+                "generated": self.log_mel(generated[:1])[0],
+                "griffinlim": self.log_mel(baseline["audio"][:1])[0],
+            },
         )
         return scores, sample
 

@@ -140,7 +140,8 @@ class VoiceConversionTask(GANTask):
             "mcd": mel_cepstral_distortion(converted[0], target[0], self.mcd_coeffs).float(),
             "mcd_source": mel_cepstral_distortion(source[0], target[0], self.mcd_coeffs).float(),
         }
-        mels = {"converted": converted[0], "target": target[0], "source": source[0]}
+        # reference, output, baseline: the order of the rows of the sample's picture
+        mels = {"target": target[0], "converted": converted[0], "source": source[0]}
         audio = {label: converter.vocoder(mel[None])[0] for label, mel in mels.items()}
         return scores, Sample(f"pair{batch_idx}", self.audio.sample_rate, audio=audio, spectrograms=mels)
 

@@ -1,4 +1,4 @@
-"""Images of spectrograms for people: single mel plots and grids, as RGB arrays and PNG files."""
+"""Images of spectrograms for people: stacked comparisons and grids, as RGB arrays and PNG files."""
 
 from __future__ import annotations
 
@@ -21,15 +21,21 @@ def _to_rgb(figure) -> np.ndarray:
     return rgb
 
 
-def render_mel(mel: torch.Tensor, title: str) -> np.ndarray:
-    """An RGB image [H, W, 3] (uint8) of a log-mel, low frequencies at the bottom."""
-    figure, axis = plt.subplots(figsize=(8, 3), dpi=100)
-    image = axis.imshow(
-        mel.detach().float().cpu().numpy(), origin="lower", aspect="auto", interpolation="none"
-    )
-    axis.set(title=title, xlabel="frame", ylabel="mel bin")
-    figure.colorbar(image, ax=axis)
-    figure.tight_layout()
+def render_spectrograms(spectrograms: dict[str, torch.Tensor], title: str) -> np.ndarray:
+    """One RGB image [H, W, 3] (uint8) of several spectrograms [bins, frames], one row per label in the dict's
+    order, on one shared colour scale (so a darker row is quieter, not rescaled), low bins at the bottom.
+    Rows of different lengths share the time axis of the longest."""
+    arrays = {label: s.detach().float().cpu().numpy() for label, s in spectrograms.items()}
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    frames = max(a.shape[-1] for a in arrays.values())
+    figure, axes = plt.subplots(len(arrays), 1, figsize=(8, 1 + 2 * len(arrays)), dpi=100, squeeze=False)
+    for axis, (label, array) in zip(axes[:, 0], arrays.items(), strict=True):
+        image = axis.imshow(array, origin="lower", aspect="auto", interpolation="none", vmin=vmin, vmax=vmax)
+        axis.set(xlim=(-0.5, frames - 0.5), ylabel=f"{label}\nbin")
+    axes[0, 0].set_title(title)
+    axes[-1, 0].set_xlabel("frame")
+    figure.colorbar(image, ax=axes[:, 0].tolist())
     return _to_rgb(figure)
 
 

@@ -26,7 +26,12 @@ CONFIG_DIRS = (CONF, TOY_CONF)
 SEARCH_TOY = f"hydra.searchpath=[file://{TOY_CONF}]"
 
 # every run under test: no sanity validation, progress bar or config tree
-QUIET = ["trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", "print_config=false"]
+QUIET = [
+    "trainer.num_sanity_val_steps=0",
+    "trainer.enable_progress_bar=false",
+    "print_config=false",
+    "validate_first=false",
+]
 
 
 

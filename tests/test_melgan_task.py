@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import lightning as L
 import pytest
 import torch
@@ -110,3 +112,15 @@ def test_resume_gives_the_same_counters_and_weights(compose_cfg, tmp_path):
     assert straight["state_dict"].keys() == resumed["state_dict"].keys()
     for key, value in straight["state_dict"].items():
         assert torch.equal(value, resumed["state_dict"][key]), key
+
+
+def test_a_fresh_run_validates_once_before_training(compose_cfg, tmp_path):
+    cfg = compose_cfg(*TINY_MELGAN, "validate_first=true")
+    run(cfg)
+    run_dir = tmp_path / "run"
+    rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
+    validated_at = [int(row["step"]) for row in rows if row.get("val/mel_l1")]
+    assert validated_at[0] == 0 and len(validated_at) == 2  # the untrained model, then batch 2
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["batch00000000", "batch00000002"]
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["gan_engine"]["counters"]["batches"] == 2

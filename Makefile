@@ -5,7 +5,7 @@ PY := .venv/bin/python
 install:
 	python3 -m venv .venv
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[all,dev]"
 
 # the whole suite, as CI runs it
 test:

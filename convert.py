@@ -1,19 +1,9 @@
-"""Convert speech to another speaker's voice: ``python convert.py ckpt_path=... input=...``."""
+"""Convert speech to another speaker's voice: ``python convert.py ckpt_path=... input=...``.
 
-from __future__ import annotations
+A thin wrapper of ``audiogan.cli.convert_main``, installed as ``audiogan-convert``.
+"""
 
-import hydra
-
-from audiogan.cli import exit_on_user_error
-from audiogan.infer import run
-from audiogan.tasks.voice_conversion import VoiceConversionTask
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="convert")
-@exit_on_user_error
-def main(cfg):
-    run(cfg, command="convert", task_type=VoiceConversionTask)
-
+from audiogan.cli import convert_main
 
 if __name__ == "__main__":
-    main()
+    convert_main()

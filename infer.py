@@ -1,18 +1,9 @@
-"""Resynthesise audio with a trained generator: ``python infer.py ckpt_path=... input=...``."""
+"""Resynthesise audio with a trained generator: ``python infer.py ckpt_path=... input=...``.
 
-from __future__ import annotations
+A thin wrapper of ``audiogan.cli.infer_main``, installed as ``audiogan-infer``.
+"""
 
-import hydra
-
-from audiogan.cli import exit_on_user_error
-from audiogan.infer import run
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="infer")
-@exit_on_user_error
-def main(cfg):
-    run(cfg)
-
+from audiogan.cli import infer_main
 
 if __name__ == "__main__":
-    main()
+    infer_main()

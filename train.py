@@ -1,19 +1,9 @@
-"""Train a GAN family: ``python train.py model=melgan data=tiny_speech`` (see conf/train.yaml)."""
+"""Train a GAN family: ``python train.py model=melgan data=tiny_speech`` (conf/train.yaml).
 
-import hydra
+A thin wrapper of ``audiogan.cli.train_main``, installed as ``audiogan-train``.
+"""
 
-from audiogan.cli import exit_on_user_error
-from audiogan.train import run
-from audiogan.utils.config import register_resolvers
-
-register_resolvers()
-
-
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
-@exit_on_user_error
-def main(cfg):
-    return run(cfg)
-
+from audiogan.cli import train_main
 
 if __name__ == "__main__":
-    main()
+    train_main()

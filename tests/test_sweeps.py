@@ -1,7 +1,11 @@
-"""Scaling out through Hydra: submitit launchers, and multirun + DDP refused (sweeps: test_every_family)."""
+"""Scaling out through Hydra: submitit launchers, multirun + DDP refused, an Optuna study kept in SQLite
+(every family's sweep: test_every_family)."""
 
 from __future__ import annotations
 
+import math
+
+import optuna
 import pytest
 from conftest import TINY_MELGAN, run_cli
 from hydra.core.hydra_config import HydraConfig
@@ -57,3 +61,18 @@ def test_slurm_launcher_composes_and_the_trainer_follows_its_allocation(compose_
     assert launcher.tasks_per_node == 4  # one task per GPU
     assert (cfg.trainer.devices, cfg.trainer.num_nodes) == (4, 2)
     check_launch(cfg)  # srun starts the ranks: a DDP multirun is fine here
+
+
+@pytest.mark.slow
+def test_optuna_study_in_sqlite_keeps_every_trial(data_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    result = run_cli(
+        "train.py", "-m", "hparams_search=melgan_optuna", "hydra.sweeper.n_trials=2",
+        f"hydra.sweeper.storage={storage}", *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    study = optuna.load_study(study_name="melgan", storage=storage)  # read back from the file
+    trials = study.get_trials(deepcopy=False)
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert all(math.isfinite(t.value) for t in trials)
+    assert "model.task.optim.generator.lr" in study.best_params

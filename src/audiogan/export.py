@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from audiogan.extras import require
 from audiogan.models.layers import remove_weight_norm
 from audiogan.utils.files import atomic_write
 
@@ -82,6 +83,7 @@ def export_onnx(spec: ExportSpec, path: str | os.PathLike, opset: int = ONNX_OPS
     latter implements opset 18 and up only, and its down-conversion to 17 fails for these generators (no
     adapter for Pad: MelGAN and voice conversion stay at 18; the denoiser's Split becomes an invalid node).
     """
+    require("export")
     import onnx  # here, not at the top: every task imports this module, and onnx costs each start ~0.07 s
 
     path = Path(path)
@@ -102,6 +104,7 @@ def export_onnx(spec: ExportSpec, path: str | os.PathLike, opset: int = ONNX_OPS
 
 def run_onnx(path: str | os.PathLike, x: torch.Tensor) -> torch.Tensor:
     """The output of an exported single-input model for ``x``, computed by onnxruntime on the CPU."""
+    require("export", "onnxruntime")
     import onnxruntime  # here, not at the top: another ~0.06 s of every start otherwise
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

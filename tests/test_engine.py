@@ -131,6 +131,18 @@ def test_warmup_is_generator_only_then_cycle_starts():
     assert task.g_batches[3:] == [7, 12] and all(task.g_adversarial[3:])
 
 
+def test_warmup_learning_rate_then_the_optimizers_own():
+    lrs = []
+
+    class Recorded(ToyTask):
+        def generator_loss(self, batch, generated, adversarial, from_discriminator):
+            lrs.append(self.optimizers()[0].param_groups[0]["lr"])
+            return super().generator_loss(batch, generated, adversarial, from_discriminator)
+
+    fit(Recorded(schedule={"warmup_batches": 2, "warmup_lr": {"generator": 0.5}, "max_batches": 4}))
+    assert lrs == [0.5, 0.5, 0.1, 0.1]  # SGD's configured 0.1 once the adversarial phase begins
+
+
 def test_budget_counts_batches_across_epochs():
     task = ToyTask(schedule={"n_d": 1, "n_g": 2, "max_batches": 7})
     trainer = fit(task, batches=3)

@@ -115,21 +115,34 @@ class Schedule:
     n_d: int = 1
     n_g: int = 1
     warmup_batches: int = 0
+    # learning rates during the warm-up ({network: lr}); the adversarial phase goes back to the optimizers'
+    warmup_lr: dict[str, float] | None = field(default_factory=dict)
     max_batches: int | None = None
     d_loss_threshold: float | None = None
     stages: list[dict] = field(default_factory=list)
     only_stage: str | None = None
     # the family's stage-options dataclass: each stage's ``options`` mapping becomes one (None: no options)
     options_type: InitVar[type | None] = None
+    # the optimizers' configured learning rates, which the adversarial phase returns to after warmup_lr
+    optimizer_lr: InitVar[dict[str, float] | None] = None
 
-    def __post_init__(self, options_type: type | None) -> None:
+    def __post_init__(self, options_type: type | None, optimizer_lr: dict[str, float] | None) -> None:
         if self.warmup_batches < 0:
             raise ValueError(f"schedule.warmup_batches must be >= 0, got {self.warmup_batches}")
         if self.stages:
             self.phases = [Stage(**stage) for stage in self.stages]
         else:
-            warmup = [Stage("warmup", self.warmup_batches, adversarial=False)] if self.warmup_batches else []
-            self.phases = [*warmup, Stage("adversarial", None, True, self.n_d, self.n_g)]
+            self.warmup_lr = self.warmup_lr or {}  # null in a config: none
+            back = {name: (optimizer_lr or {})[name] for name in self.warmup_lr}
+            warmup = (
+                [Stage("warmup", self.warmup_batches, False, lr=self.warmup_lr)]
+                if self.warmup_batches
+                else []
+            )
+            self.phases = [
+                *warmup,
+                Stage("adversarial", None, True, self.n_d, self.n_g, lr=back if warmup else {}),
+            ]
         for stage in self.phases:
             stage.options = _typed_options(stage, options_type)
         if any(stage.batches is None for stage in self.phases[:-1]):
@@ -216,8 +229,12 @@ class GANTask(L.LightningModule):
         self.discriminator = instantiate(to_dict(discriminator))
         self.adversarial = instantiate(to_dict(adversarial)) if adversarial else None
         self.audio = AudioConfig.from_config(to_dict(audio)) if audio else None
-        self.schedule = Schedule(**to_dict(schedule), options_type=self.stage_options)
         self.optim_cfg = to_dict(optim)
+        networks = ("generator", "discriminator")
+        configured_lr = {name: self.optim_cfg[name].get("lr") for name in networks if name in self.optim_cfg}
+        self.schedule = Schedule(
+            **to_dict(schedule), options_type=self.stage_options, optimizer_lr=configured_lr
+        )
         self.scheduler_cfg = to_dict(scheduler)
         self.samples_to_log = samples_to_log
         self.counters = Counters()
@@ -313,9 +330,10 @@ class GANTask(L.LightningModule):
         """Family hook: what else changes when ``stage`` begins (e.g. which parts of G train)."""
 
     def _enter_stage(self, stage: Stage, fresh: bool) -> None:
-        """Apply a stage's learning rates (and, at its first batch, a discriminator reset)."""
+        """At a stage's first batch, apply its learning rates and discriminator reset (a run resumed inside
+        the stage has them from its checkpoint: the optimizers' state, scheduler progress included)."""
         for name, optimizer in zip(("generator", "discriminator"), self.optimizers(), strict=True):
-            if name in stage.lr:
+            if fresh and name in stage.lr:
                 for group in optimizer.param_groups:
                     group["lr"] = float(stage.lr[name])
         if fresh and stage.reset_discriminator:

@@ -96,6 +96,7 @@ def run(cfg: DictConfig) -> float | None:
         ckpt_path = resume_checkpoint(cfg.ckpt_path, cfg.paths.output_dir)
         if ckpt_path is None and cfg.get("validate_first"):
             trainer.validate(task, datamodule=datamodule, verbose=False)  # the untrained scores, at batch 0
+            trainer.num_sanity_val_steps = 0  # that validation was the sanity check
         trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.get("test_after_fit"):
             trainer.test(task, datamodule=datamodule, ckpt_path="best")

@@ -11,7 +11,7 @@ import lightning as L
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from audiogan.utils.config import compose_config
 
@@ -51,6 +51,17 @@ TINY_MELGAN = smoke("melgan")
 TINY_SPECGAN = smoke("specgan")
 TINY_DENOISE = smoke("hifigan_denoise")
 TINY_VC = smoke("voice_conversion")
+
+
+def fitted_datamodule(cfg) -> L.LightningDataModule:
+    """The composed config's datamodule, prepared and set up for fitting, as train.py builds it."""
+    from audiogan.train import build_datamodule
+
+    OmegaConf.resolve(cfg)
+    data = build_datamodule(cfg)
+    data.prepare_data()
+    data.setup("fit")
+    return data
 
 
 def quiet_trainer(**options) -> L.Trainer:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torchaudio
+from conftest import fitted_datamodule
 from corpus_fixtures import (
     BAD_KINDS,
     LJSPEECH_RATE,
@@ -26,7 +27,6 @@ from corpus_fixtures import (
     write_audio,
     write_bad_file,
 )
-from omegaconf import OmegaConf
 
 from audiogan.audio.io import load_audio
 from audiogan.data import scan
@@ -41,7 +41,6 @@ from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.ljspeech import LJSpeech
 from audiogan.data.corpora.vctk import VCTK
 from audiogan.data.parallel import ParallelMels, pair_utterances
-from audiogan.train import build_datamodule
 
 
 def all_utterances(corpus):
@@ -305,12 +304,9 @@ def test_large_corpora_split_exactly_by_hash_as_before(tmp_path):
 
 def corpus_data(compose_cfg, corpus: str, root, *overrides):
     """A MelGAN data module on ``data=<corpus>`` at ``root``, set up for fitting."""
-    cfg = compose_cfg("model=melgan", f"data={corpus}", f"data.root={root}", "model.batch_size=2", *overrides)
-    OmegaConf.resolve(cfg)
-    data = build_datamodule(cfg)
-    data.prepare_data()
-    data.setup("fit")
-    return data
+    return fitted_datamodule(
+        compose_cfg("model=melgan", f"data={corpus}", f"data.root={root}", "model.batch_size=2", *overrides)
+    )
 
 
 def ids(utterances):

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import fitted_datamodule
 from corpus_fixtures import make_librispeech, make_vctk_demand, write_audio
-from omegaconf import OmegaConf
 
 from audiogan.audio.augment import power, reverberate, synthetic_rir
 from audiogan.audio.io import load_audio
@@ -18,7 +18,6 @@ from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.data.corpora.librispeech import LibriSpeech
 from audiogan.data.corpora.vctk_demand import VCTKDemand
 from audiogan.data.noisy import NoisyMixtures, PairedClips, noise_excerpt
-from audiogan.train import build_datamodule
 
 RATE, SEGMENT = 16_000, 2048
 
@@ -203,12 +202,7 @@ DENOISER += ["model.datasets.val.segment_length=4000", "model.val_clips=2"]
 
 
 def datamodule(compose_cfg, *overrides):
-    cfg = compose_cfg(*DENOISER, *overrides)
-    OmegaConf.resolve(cfg)
-    data = build_datamodule(cfg)
-    data.prepare_data()
-    data.setup("fit")
-    return data
+    return fitted_datamodule(compose_cfg(*DENOISER, *overrides))
 
 
 def test_tiny_speech_noisy_mixes_training_crops_and_fixes_validation(compose_cfg):

@@ -1,8 +1,11 @@
-"""Runs killed with SIGKILL carry on from their last checkpoint (``ckpt_path=last``), counters intact."""
+"""Runs killed with SIGKILL carry on from their last checkpoint (``ckpt_path=last``), counters intact; runs
+stopped by SIGTERM save at the batch they stopped at, exit as unfinished and carry on exactly."""
 
 from __future__ import annotations
 
 import random
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -22,6 +25,10 @@ COMMAND = [
     f"trainer.val_check_interval={EVERY}",
     "ckpt_path=last",
 ]
+
+
+def _checkpoint(run: Path) -> dict:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
 
 
 def _saved(run_dirs: list[Path]) -> dict | None:
@@ -81,6 +88,115 @@ def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_p
         "global_step": 2 * BUDGET,
     }
     assert not list(run_dirs()[0].glob("checkpoints/.*.tmp"))
+
+
+def _running(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def _stop_with_sigterm(command: list[str], data_dir: Path, log_dir: Path) -> tuple[int, str, Path, int]:
+    """Start ``train.py command`` and SIGTERM the launched process alone once its first checkpoint is written:
+    (exit status, output, run dir, how many processes it had started, e.g. DDP ranks, all ended by then)."""
+    runs = log_dir / "melgan" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "train.py", *command],
+        cwd=ROOT,
+        env=cli_env(data_dir, log_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*/checkpoints/last.ckpt")):
+            assert process.poll() is None, process.stdout.read()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.05)
+        children = [
+            int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        ]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    deadline = time.monotonic() + 20  # the processes it started end too, none is left waiting in a collective
+    while any(_running(pid) for pid in children):
+        assert time.monotonic() < deadline, f"processes {children} outlived the stopped run by 20 s"
+        time.sleep(0.1)
+    (run,) = runs.iterdir()
+    return process.returncode, output, run, len(children)
+
+
+def _stopped_at(output: str, processes: int) -> int:
+    """The batch every one of ``processes`` processes says it stopped at (the same for all)."""
+    stops = re.findall(
+        r"SIGTERM received: stopped after batch (\d+), saved \S+last\.ckpt; exit status 143", output
+    )
+    assert len(stops) == processes and len(set(stops)) == 1, (stops, output[-3000:])
+    return int(stops[0])
+
+
+def _assert_same_training(resumed: dict, uninterrupted: dict) -> None:
+    """Equal counters, weights and optimizer states."""
+    assert resumed["gan_engine"]["counters"] == uninterrupted["gan_engine"]["counters"]
+    assert resumed["global_step"] == uninterrupted["global_step"]
+    assert resumed["state_dict"].keys() == uninterrupted["state_dict"].keys()
+    for name, weights in uninterrupted["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], weights), name
+    for resumed_opt, opt in zip(resumed["optimizer_states"], uninterrupted["optimizer_states"], strict=True):
+        for key, state in opt["state"].items():
+            for name, value in state.items():
+                assert torch.equal(resumed_opt["state"][key][name], value), (key, name)
+
+
+def _stop_resume_and_compare(
+    budget: int, every: int, extra: list[str], data_dir: Path, tmp_path: Path
+) -> int:
+    """SIGTERM a run of ``budget`` batches validating every ``every`` at its first checkpoint (a budget long
+    enough for the signal to land before its end), check what it left, resume it with ckpt_path=last and
+    compare the end with an uninterrupted run of the same command; how many processes the run had started."""
+    command = [
+        *TINY_MELGAN,
+        f"model.task.schedule.max_batches={budget}",
+        f"trainer.val_check_interval={every}",
+        *extra,
+        "ckpt_path=last",
+    ]
+    returncode, output, run, started = _stop_with_sigterm(command, data_dir, tmp_path / "stopped")
+    assert returncode == 143, output[-3000:]
+    batches = _stopped_at(output, 1 + started)
+    assert every <= batches < budget
+    stopped = _checkpoint(run)
+    assert stopped["gan_engine"]["counters"] == {
+        "batches": batches,
+        "d_updates": batches,
+        "g_updates": batches,
+        "d_skipped": 0,
+    }
+    assert stopped["global_step"] == 2 * batches
+    assert not list(run.glob("checkpoints/.*.tmp"))
+
+    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "stopped")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"resuming {run}" in result.stdout
+    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "uninterrupted")
+    assert result.returncode == 0, result.stdout[-3000:]
+    (uninterrupted,) = (tmp_path / "uninterrupted" / "melgan" / "runs").iterdir()
+    _assert_same_training(_checkpoint(run), _checkpoint(uninterrupted))
+    assert _checkpoint(run)["gan_engine"]["counters"]["batches"] == budget
+    return started
+
+
+@pytest.mark.slow
+def test_sigterm_saves_its_batch_exits_143_and_resumes_as_if_never_stopped(data_dir, tmp_path):
+    _stop_resume_and_compare(200, 20, [], data_dir, tmp_path)
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_ddp_launcher_stops_every_rank_at_one_batch(data_dir, tmp_path):
+    # rank 0 alone is signalled; rank 1, which it started, stops at the same batch and ends too
+    assert _stop_resume_and_compare(60, 10, ["trainer=ddp_cpu"], data_dir, tmp_path) == 1
 
 
 @pytest.mark.slow

@@ -64,6 +64,8 @@ class AudioDataModule(L.LightningDataModule):
         self.seed = seed
         self.datasets: dict[str, Any] = {}
         self.skipped: dict[str, int] = {}
+        self._train_sampler: SeededSampler | None = None
+        self._resume_at: dict[str, int] | None = None  # from a checkpoint, for the next train loader
 
     def prepare_data(self) -> None:
         """Runs once per node: synthesises the embedded corpus, or downloads a real one if asked."""
@@ -111,6 +113,12 @@ class AudioDataModule(L.LightningDataModule):
         dataset = self.datasets["train"]
         rank, world_size = self._rank_and_world()
         sampler = SeededSampler(len(dataset), seed=self.seed, rank=rank, world_size=world_size)
+        if self._resume_at is not None:  # a checkpoint's pass: carry it on, or start the next one if it ended
+            epoch, batches = self._resume_at["epoch"], self._resume_at["batches"]
+            ended = batches >= len(sampler) // self.batch_size
+            sampler.resume_at(epoch + 1 if ended else epoch, 0 if ended else batches * self.batch_size)
+            self._resume_at = None
+        self._train_sampler = sampler
         if len(sampler) < self.batch_size:
             raise ValueError(
                 f"train split has {len(dataset)} usable items ({len(sampler)} per rank), fewer than "
@@ -124,6 +132,17 @@ class AudioDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=False,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in checkpoints: the train pass in progress and how many of its batches were trained, so a run
+        resumed mid-epoch reads on from the next batch (Lightning restarts the loader from its start)."""
+        if self._train_sampler is None or self.trainer is None:
+            return {}
+        trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return {"train_pass": {"epoch": self._train_sampler.epoch, "batches": trained}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_at = state_dict.get("train_pass")
 
     def _clip_loader(self, split: str) -> DataLoader:
         return DataLoader(self.datasets[split], batch_size=1, shuffle=False, num_workers=0)

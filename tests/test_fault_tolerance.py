@@ -10,11 +10,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from conftest import ROOT, TINY_MELGAN, cli_env, run_cli
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
 
+from audiogan.callbacks.preemption import Preempted, StopOnSignal
 from audiogan.resume import resume_checkpoint, run_dir_name
 
 BUDGET, EVERY = 60, 3
@@ -250,3 +254,52 @@ def test_resuming_removes_temp_files_of_an_interrupted_save(tmp_path):
     assert resume_checkpoint(str(checkpoints / "last.ckpt"), str(tmp_path)) == str(checkpoints / "last.ckpt")
     with pytest.raises(FileNotFoundError, match="checkpoint not found: some/file.ckpt"):
         resume_checkpoint("some/file.ckpt", str(tmp_path))
+
+
+class _Trainer(SimpleNamespace):
+    """What StopOnSignal reads of a single-process trainer before its first batch."""
+
+    def __init__(self):
+        strategy = SimpleNamespace(reduce_boolean_decision=lambda decision, all: decision)
+        super().__init__(received_sigterm=False, strategy=strategy, lightning_module=None, global_step=0)
+
+
+def test_stop_signals_raise_a_flag_and_the_earlier_handler_gets_the_signal_after_the_stop():
+    received = []
+    earlier = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append(signum))
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        callback = StopOnSignal("unused.ckpt", signals=["SIGUSR1"])
+        trainer = _Trainer()
+        callback.setup(trainer, None, "fit")
+        callback.on_train_start(trainer, None)  # nothing received yet: training goes on
+        signal.raise_signal(signal.SIGUSR1)
+        assert callback.received == signal.SIGUSR1 and not received  # only a flag while training
+        with pytest.raises(Preempted, match="SIGUSR1 received: stopped after batch 0") as stop:
+            callback._stop_if_signalled(trainer, save=False)
+        assert stop.value.exit_code == 128 + signal.SIGUSR1
+        callback.teardown(trainer, None, "fit")
+        assert signal.getsignal(signal.SIGTERM) == sigterm  # the earlier handlers are back
+        stop.value.hand_over()
+        assert received == [signal.SIGUSR1]
+    finally:
+        signal.signal(signal.SIGUSR1, earlier)
+
+
+def test_a_second_ctrl_c_interrupts_at_once_and_unknown_signals_are_refused():
+    callback = StopOnSignal("unused.ckpt")
+    callback._on_signal(signal.SIGINT, None)
+    with pytest.raises(KeyboardInterrupt):
+        callback._on_signal(signal.SIGINT, None)
+    with pytest.raises(ValueError, match="unknown signal 'SIGFOO'"):
+        StopOnSignal("unused.ckpt", signals=["SIGFOO"])
+
+
+def test_the_slurm_launcher_stops_on_submitits_warning_signal_and_requeues(compose_cfg):
+    cfg = compose_cfg("launcher=slurm", "hydra.mode=MULTIRUN")
+    launcher = HydraConfig.get().launcher
+    assert launcher.additional_parameters.requeue is True
+    assert launcher.signal_delay_s >= 60 and launcher.max_num_timeout > 0
+    callback = instantiate(cfg.callbacks.preemption)
+    assert callback.signals == [signal.SIGTERM, signal.SIGINT, signal.SIGUSR2]
+    assert callback.checkpoint == f"{cfg.paths.output_dir}/checkpoints/last.ckpt"

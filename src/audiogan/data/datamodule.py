@@ -113,10 +113,8 @@ class AudioDataModule(L.LightningDataModule):
         dataset = self.datasets["train"]
         rank, world_size = self._rank_and_world()
         sampler = SeededSampler(len(dataset), seed=self.seed, rank=rank, world_size=world_size)
-        if self._resume_at is not None:  # a checkpoint's pass: carry it on, or start the next one if it ended
-            epoch, batches = self._resume_at["epoch"], self._resume_at["batches"]
-            ended = batches >= len(sampler) // self.batch_size
-            sampler.resume_at(epoch + 1 if ended else epoch, 0 if ended else batches * self.batch_size)
+        if self._resume_at is not None:
+            sampler.resume_at(self._resume_at["epoch"], self._resume_at["batches"] * self.batch_size)
             self._resume_at = None
         self._train_sampler = sampler
         if len(sampler) < self.batch_size:
@@ -134,12 +132,15 @@ class AudioDataModule(L.LightningDataModule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """Saved in checkpoints: the train pass in progress and how many of its batches were trained, so a run
-        resumed mid-epoch reads on from the next batch (Lightning restarts the loader from its start)."""
+        """Saved in checkpoints: where the train loader reads on (the pass, how many of its batches were
+        trained), so a resumed run reads the next batch (Lightning restarts loaders at their start)."""
         if self._train_sampler is None or self.trainer is None:
             return {}
+        epoch = self._train_sampler.epoch
         trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
-        return {"train_pass": {"epoch": self._train_sampler.epoch, "batches": trained}}
+        if trained >= self.trainer.num_training_batches:  # the pass is over (limit_train_batches may end it)
+            epoch, trained = epoch + 1, 0
+        return {"train_pass": {"epoch": epoch, "batches": trained}}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume_at = state_dict.get("train_pass")

@@ -1,17 +1,24 @@
-"""Runs killed with SIGKILL carry on from their last checkpoint (``ckpt_path=last``), counters intact."""
+"""Runs killed with SIGKILL carry on from their last checkpoint (``ckpt_path=last``), counters intact; runs
+stopped by SIGTERM save at the batch they stopped at, exit as unfinished and carry on exactly."""
 
 from __future__ import annotations
 
 import random
+import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from conftest import ROOT, TINY_MELGAN, cli_env, run_cli
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
 
+from audiogan.callbacks.preemption import Preempted, StopOnSignal
 from audiogan.resume import resume_checkpoint, run_dir_name
 
 BUDGET, EVERY = 60, 3
@@ -22,6 +29,10 @@ COMMAND = [
     f"trainer.val_check_interval={EVERY}",
     "ckpt_path=last",
 ]
+
+
+def _checkpoint(run: Path) -> dict:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
 
 
 def _saved(run_dirs: list[Path]) -> dict | None:
@@ -83,6 +94,115 @@ def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_p
     assert not list(run_dirs()[0].glob("checkpoints/.*.tmp"))
 
 
+def _running(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def _stop_with_sigterm(command: list[str], data_dir: Path, log_dir: Path) -> tuple[int, str, Path, int]:
+    """Start ``train.py command`` and SIGTERM the launched process alone once its first checkpoint is written:
+    (exit status, output, run dir, how many processes it had started, e.g. DDP ranks, all ended by then)."""
+    runs = log_dir / "melgan" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "train.py", *command],
+        cwd=ROOT,
+        env=cli_env(data_dir, log_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*/checkpoints/last.ckpt")):
+            assert process.poll() is None, process.stdout.read()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.05)
+        children = [
+            int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        ]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    deadline = time.monotonic() + 20  # the processes it started end too, none is left waiting in a collective
+    while any(_running(pid) for pid in children):
+        assert time.monotonic() < deadline, f"processes {children} outlived the stopped run by 20 s"
+        time.sleep(0.1)
+    (run,) = runs.iterdir()
+    return process.returncode, output, run, len(children)
+
+
+def _stopped_at(output: str, processes: int) -> int:
+    """The batch every one of ``processes`` processes says it stopped at (the same for all)."""
+    stops = re.findall(
+        r"SIGTERM received: stopped after batch (\d+), saved \S+last\.ckpt; exit status 143", output
+    )
+    assert len(stops) == processes and len(set(stops)) == 1, (stops, output[-3000:])
+    return int(stops[0])
+
+
+def _assert_same_training(resumed: dict, uninterrupted: dict) -> None:
+    """Equal counters, weights and optimizer states."""
+    assert resumed["gan_engine"]["counters"] == uninterrupted["gan_engine"]["counters"]
+    assert resumed["global_step"] == uninterrupted["global_step"]
+    assert resumed["state_dict"].keys() == uninterrupted["state_dict"].keys()
+    for name, weights in uninterrupted["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], weights), name
+    for resumed_opt, opt in zip(resumed["optimizer_states"], uninterrupted["optimizer_states"], strict=True):
+        for key, state in opt["state"].items():
+            for name, value in state.items():
+                assert torch.equal(resumed_opt["state"][key][name], value), (key, name)
+
+
+def _stop_resume_and_compare(
+    budget: int, every: int, extra: list[str], data_dir: Path, tmp_path: Path
+) -> int:
+    """SIGTERM a run of ``budget`` batches validating every ``every`` at its first checkpoint (a budget long
+    enough for the signal to land before its end), check what it left, resume it with ckpt_path=last and
+    compare the end with an uninterrupted run of the same command; how many processes the run had started."""
+    command = [
+        *TINY_MELGAN,
+        f"model.task.schedule.max_batches={budget}",
+        f"trainer.val_check_interval={every}",
+        *extra,
+        "ckpt_path=last",
+    ]
+    returncode, output, run, started = _stop_with_sigterm(command, data_dir, tmp_path / "stopped")
+    assert returncode == 143, output[-3000:]
+    batches = _stopped_at(output, 1 + started)
+    assert every <= batches < budget
+    stopped = _checkpoint(run)
+    assert stopped["gan_engine"]["counters"] == {
+        "batches": batches,
+        "d_updates": batches,
+        "g_updates": batches,
+        "d_skipped": 0,
+    }
+    assert stopped["global_step"] == 2 * batches
+    assert not list(run.glob("checkpoints/.*.tmp"))
+
+    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "stopped")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"resuming {run}" in result.stdout
+    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "uninterrupted")
+    assert result.returncode == 0, result.stdout[-3000:]
+    (uninterrupted,) = (tmp_path / "uninterrupted" / "melgan" / "runs").iterdir()
+    _assert_same_training(_checkpoint(run), _checkpoint(uninterrupted))
+    assert _checkpoint(run)["gan_engine"]["counters"]["batches"] == budget
+    return started
+
+
+@pytest.mark.slow
+def test_sigterm_saves_its_batch_exits_143_and_resumes_as_if_never_stopped(data_dir, tmp_path):
+    _stop_resume_and_compare(200, 20, [], data_dir, tmp_path)
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_ddp_launcher_stops_every_rank_at_one_batch(data_dir, tmp_path):
+    # rank 0 alone is signalled; rank 1, which it started, stops at the same batch and ends too
+    assert _stop_resume_and_compare(60, 10, ["trainer=ddp_cpu"], data_dir, tmp_path) == 1
+
+
 @pytest.mark.slow
 def test_last_starts_fresh_when_no_run_of_the_command_exists(data_dir, tmp_path):
     short = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
@@ -134,3 +254,52 @@ def test_resuming_removes_temp_files_of_an_interrupted_save(tmp_path):
     assert resume_checkpoint(str(checkpoints / "last.ckpt"), str(tmp_path)) == str(checkpoints / "last.ckpt")
     with pytest.raises(FileNotFoundError, match="checkpoint not found: some/file.ckpt"):
         resume_checkpoint("some/file.ckpt", str(tmp_path))
+
+
+class _Trainer(SimpleNamespace):
+    """What StopOnSignal reads of a single-process trainer before its first batch."""
+
+    def __init__(self):
+        strategy = SimpleNamespace(reduce_boolean_decision=lambda decision, all: decision)
+        super().__init__(received_sigterm=False, strategy=strategy, lightning_module=None, global_step=0)
+
+
+def test_stop_signals_raise_a_flag_and_the_earlier_handler_gets_the_signal_after_the_stop():
+    received = []
+    earlier = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append(signum))
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        callback = StopOnSignal("unused.ckpt", signals=["SIGUSR1"])
+        trainer = _Trainer()
+        callback.setup(trainer, None, "fit")
+        callback.on_train_start(trainer, None)  # nothing received yet: training goes on
+        signal.raise_signal(signal.SIGUSR1)
+        assert callback.received == signal.SIGUSR1 and not received  # only a flag while training
+        with pytest.raises(Preempted, match="SIGUSR1 received: stopped after batch 0") as stop:
+            callback._stop_if_signalled(trainer, save=False)
+        assert stop.value.exit_code == 128 + signal.SIGUSR1
+        callback.teardown(trainer, None, "fit")
+        assert signal.getsignal(signal.SIGTERM) == sigterm  # the earlier handlers are back
+        stop.value.hand_over()
+        assert received == [signal.SIGUSR1]
+    finally:
+        signal.signal(signal.SIGUSR1, earlier)
+
+
+def test_a_second_ctrl_c_interrupts_at_once_and_unknown_signals_are_refused():
+    callback = StopOnSignal("unused.ckpt")
+    callback._on_signal(signal.SIGINT, None)
+    with pytest.raises(KeyboardInterrupt):
+        callback._on_signal(signal.SIGINT, None)
+    with pytest.raises(ValueError, match="unknown signal 'SIGFOO'"):
+        StopOnSignal("unused.ckpt", signals=["SIGFOO"])
+
+
+def test_the_slurm_launcher_stops_on_submitits_warning_signal_and_requeues(compose_cfg):
+    cfg = compose_cfg("launcher=slurm", "hydra.mode=MULTIRUN")
+    launcher = HydraConfig.get().launcher
+    assert launcher.additional_parameters.requeue is True
+    assert launcher.signal_delay_s >= 60 and launcher.max_num_timeout > 0
+    callback = instantiate(cfg.callbacks.preemption)
+    assert callback.signals == [signal.SIGTERM, signal.SIGINT, signal.SIGUSR2]
+    assert callback.checkpoint == f"{cfg.paths.output_dir}/checkpoints/last.ckpt"

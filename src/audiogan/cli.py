@@ -18,6 +18,7 @@ from hydra.errors import InstantiationException
 
 from audiogan import evaluate, infer, sample, train
 from audiogan.audio.io import AudioFileError
+from audiogan.callbacks.preemption import Preempted
 from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.extras import require_for_overrides
 from audiogan.tasks.base import NonFiniteLossError
@@ -39,12 +40,18 @@ def _user_error(err: BaseException) -> BaseException | None:
 
 
 def exit_on_user_error(main):
-    """Turn the errors a user can fix into one clear logged line and exit status 1, not a traceback."""
+    """Turn the errors a user can fix into one clear logged line and exit status 1, not a traceback; a run
+    stopped by a signal (:class:`Preempted`, its checkpoint saved) hands the signal to the handler it had
+    before training, if any, and exits with 128 + the signal's number."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
+        except Preempted as stop:
+            logging.getLogger("audiogan").warning("%s", stop)
+            stop.hand_over()
+            sys.exit(stop.exit_code)
         except Exception as err:
             cause = _user_error(err)
             if cause is None:

@@ -73,6 +73,8 @@ class AudioDataModule(L.LightningDataModule):
         self.datasets: dict[str, Any] = {}
         self.skipped: dict[str, int] = {}
         self._reader: Corpus | None = None
+        self._train_sampler: SeededSampler | None = None
+        self._resume_at: dict[str, int] | None = None  # from a checkpoint, for the next train loader
 
     def prepare_data(self) -> None:
         """Runs once per node: synthesises the embedded corpus, or downloads a real one if asked."""
@@ -164,6 +166,10 @@ class AudioDataModule(L.LightningDataModule):
         dataset = self.datasets["train"]
         rank, world_size = self._rank_and_world()
         sampler = SeededSampler(len(dataset), seed=self.seed, rank=rank, world_size=world_size)
+        if self._resume_at is not None:
+            sampler.resume_at(self._resume_at["epoch"], self._resume_at["batches"] * self.batch_size)
+            self._resume_at = None
+        self._train_sampler = sampler
         if len(sampler) < self.batch_size:
             raise ValueError(
                 f"train split has {len(dataset)} usable items ({len(sampler)} per rank), fewer than "
@@ -177,6 +183,20 @@ class AudioDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=False,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in checkpoints: where the train loader reads on (the pass, how many of its batches were
+        trained), so a resumed run reads the next batch (Lightning restarts loaders at their start)."""
+        if self._train_sampler is None or self.trainer is None:
+            return {}
+        epoch = self._train_sampler.epoch
+        trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if trained >= self.trainer.num_training_batches:  # the pass is over (limit_train_batches may end it)
+            epoch, trained = epoch + 1, 0
+        return {"train_pass": {"epoch": epoch, "batches": trained}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_at = state_dict.get("train_pass")
 
     def _clip_loader(self, split: str) -> DataLoader:
         return DataLoader(self.datasets[split], batch_size=1, shuffle=False, num_workers=0)

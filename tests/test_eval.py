@@ -56,7 +56,7 @@ def test_another_data_config_resolves_against_the_run(melgan_ckpt, data_dir, tmp
     assert merged.data.cache_dir == f"{data_dir}/cache" and merged.trainer.default_root_dir == str(tmp_path)
 
 
-def test_checkpoint_outside_its_run_dir_names_the_missing_config(melgan_ckpt, tmp_path):
-    moved = shutil.copy(melgan_ckpt, tmp_path / "model.ckpt")
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "config.yaml")):
-        load_task(moved)
+def test_checkpoint_outside_its_run_dir_loads_from_the_config_it_carries(melgan_ckpt, tmp_path):
+    moved = shutil.copy(melgan_ckpt, tmp_path / "model.ckpt")  # no config.yaml beside it
+    assert run_config(moved).model.task._target_.endswith("MelGANTask")
+    assert load_task(moved).counters.batches == 2

@@ -14,8 +14,10 @@ from conftest import run_cli, smoke
 from torch.utils.data import DataLoader, Dataset
 
 import audiogan
+from audiogan.checkpoint_loading import init_from
 from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.train import build_datamodule, build_task, run
+from audiogan.utils.config import ConfigError
 
 pytestmark = pytest.mark.slow  # every test trains, or loads a trained run
 TINY_HIFIGAN = smoke("hifigan")
@@ -158,3 +160,14 @@ def test_voice_conversion_renders_through_a_hifigan_vocoder_ckpt(smoke_run, hifi
     audio, rate = sf.read(tmp_path / "converted" / "a.wav")
     assert rate == 22050 and len(audio) == sf.info(str(source)).frames
     assert np.isfinite(audio).all() and abs(audio).max() > 0
+
+
+def test_init_from_copies_a_hifigan_run_and_refuses_a_melgan_one(smoke_run, hifigan_ckpt, compose_cfg):
+    task = build_task(compose_cfg(*TINY_HIFIGAN))
+    init_from(task, hifigan_ckpt)
+    trained = torch.load(hifigan_ckpt, weights_only=False)["state_dict"]
+    for name, value in task.state_dict().items():
+        if name.startswith(("generator.", "discriminator.")):
+            assert torch.equal(value, trained[name]), name
+    with pytest.raises(ConfigError, match="generator"):  # HiFi-GAN's task extends MelGAN's, not its networks
+        init_from(task, smoke_run("melgan") / "checkpoints" / "last.ckpt")

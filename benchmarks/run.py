@@ -27,8 +27,14 @@ RESULTS = HERE / "results"
 
 
 def family_benchmarks(family: str) -> list:
-    """The ``bench`` functions of the family's own benchmark modules (benchmarks/<family>_*.py)."""
-    modules = sorted(path.stem for path in HERE.glob(f"{family}_*.py"))
+    """The ``bench`` functions of the family's own benchmark modules (benchmarks/<family>_*.py), not those of
+    a family whose name extends this one's (hifigan_denoise_*.py belong to hifigan_denoise, not hifigan)."""
+    longer = [other for other in families() if other.startswith(f"{family}_")]
+    modules = sorted(
+        path.stem
+        for path in HERE.glob(f"{family}_*.py")
+        if not any(path.stem.startswith(f"{other}_") for other in longer)
+    )
     return [importlib.import_module(f"benchmarks.{name}").bench for name in modules]
 
 

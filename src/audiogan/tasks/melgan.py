@@ -22,10 +22,11 @@ from audiogan.utils.config import to_dict
 
 
 class MelGANVocoder(nn.Module):
-    """Log-mel [B, n_mels, frames] -> waveform [B, frames * hop] with a trained MelGAN's fast generator.
+    """Log-mel [B, n_mels, frames] -> waveform [B, frames * hop] with a trained vocoder's inference generator
+    (MelGAN's fast copy, or what a subclass such as HiFi-GAN's task gives in ``inference_generator``).
 
-    ``mel_audio``: the front-end the incoming mels were computed with (default: the MelGAN's own). Another
-    front-end's mels (voice conversion's dB mels over 20..8000 Hz) are rebinned into the MelGAN's first.
+    ``mel_audio``: the front-end the incoming mels were computed with (default: the vocoder's own). Another
+    front-end's mels (voice conversion's dB mels over 20..8000 Hz) are rebinned into the vocoder's first.
     """
 
     def __init__(self, task: MelGANTask, mel_audio: AudioConfig | None = None):
@@ -34,7 +35,7 @@ class MelGANVocoder(nn.Module):
         self.hop_length = task.audio.hop_length
         own = mel_audio is None or mel_audio == task.audio
         self.rebin = nn.Identity() if own else MelRebinning(mel_audio, task.audio)
-        self.generator = FastMelGANGenerator(task.generator)
+        self.generator = task.inference_generator()
 
     @torch.inference_mode()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
@@ -64,7 +65,7 @@ class MelGANResynthesis(nn.Module):
 
 
 class Vocoder(AudioModel):
-    """``audiogan.load`` of a MelGAN: ``vocoder.vocode(log_mel)`` (mel in, audio out) and
+    """``audiogan.load`` of a MelGAN (or HiFi-GAN): ``vocoder.vocode(log_mel)`` (mel in, audio out) and
     ``vocoder(waveform, sample_rate)`` (resynthesis); ``vocoder.log_mel(waveform, sample_rate)`` gives the
     model's own features of any audio."""
 
@@ -184,6 +185,10 @@ class MelGANTask(GANTask):
         return scores, sample
 
     # ----------------------------------------------------------------- what it offers the commands
+    def inference_generator(self) -> nn.Module:
+        """A no-grad snapshot of the generator for inference: log-mel [B, n_mels, frames] -> [B, 1, T]."""
+        return FastMelGANGenerator(self.generator)
+
     def inference_module(self) -> MelGANResynthesis:
         """infer.py: log-mel of the input, then the fast generator."""
         return MelGANResynthesis(self)

@@ -1,0 +1,226 @@
+"""HiFi-GAN vocoder networks (Kong, Kim & Bae, NeurIPS 2020, arXiv 2010.05646; official code
+https://github.com/jik876/hifi-gan): a transposed-conv generator with multi-receptive-field fusion (MRF), a
+multi-period discriminator (MPD) and a multi-scale discriminator (MSD).
+
+The sizes (V1 / V2 / V3 generators, the discriminators) live in conf/model/hifigan.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm, weight_norm
+
+from audiogan.models.layers import wn_conv1d, wn_conv_transpose1d
+
+
+def _same_padding(kernel_size: int, dilation: int = 1) -> int:
+    return dilation * (kernel_size - 1) // 2
+
+
+class ResBlock1(nn.Module):
+    """MRF branch of V1/V2: per dilation d, x += conv_1(lrelu(conv_d(lrelu(x)))), length-preserving."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int], slope: float):
+        super().__init__()
+        self.slope = slope
+        self.dilated = nn.ModuleList(
+            wn_conv1d(channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d))
+            for d in dilations
+        )
+        self.plain = nn.ModuleList(
+            wn_conv1d(channels, channels, kernel_size, padding=_same_padding(kernel_size)) for _ in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for dilated, plain in zip(self.dilated, self.plain, strict=True):
+            h = dilated(F.leaky_relu(x, self.slope))
+            x = x + plain(F.leaky_relu(h, self.slope))
+        return x
+
+
+class ResBlock2(nn.Module):
+    """MRF branch of V3 (lighter): per dilation d, x += conv_d(lrelu(x))."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int], slope: float):
+        super().__init__()
+        self.slope = slope
+        self.dilated = nn.ModuleList(
+            wn_conv1d(channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d))
+            for d in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for dilated in self.dilated:
+            x = x + dilated(F.leaky_relu(x, self.slope))
+        return x
+
+
+RESBLOCKS = {1: ResBlock1, 2: ResBlock2}
+
+
+class HiFiGANGenerator(nn.Module):
+    """Log-mel [B, n_mels, frames] -> waveform [B, 1, frames * hop] in [-1, 1], hop = prod(upsample_rates).
+
+    conv_pre (k7) to ``channels``; per upsampling stage a LeakyReLU and a transposed conv (channels halve),
+    then MRF: the mean of one residual block per (kernel size, dilations) pair; then LeakyReLU (torch's
+    default slope 0.01, as the official code), conv_post (k7) to one channel, tanh. Weight norm on every conv.
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 80,
+        channels: int = 512,
+        upsample_rates: Sequence[int] = (8, 8, 2, 2),
+        upsample_kernel_sizes: Sequence[int] = (16, 16, 4, 4),
+        resblock: int = 1,
+        resblock_kernel_sizes: Sequence[int] = (3, 7, 11),
+        resblock_dilations: Sequence[Sequence[int]] = ((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+        leaky_relu_slope: float = 0.1,
+    ):
+        super().__init__()
+        self.n_mels = n_mels
+        self.upsample_rates = tuple(upsample_rates)
+        self.slope = leaky_relu_slope
+        self.conv_pre = wn_conv1d(n_mels, channels, 7, padding=3)
+        self.ups = nn.ModuleList()
+        self.mrfs = nn.ModuleList()
+        block = RESBLOCKS[resblock]
+        for rate, kernel in zip(self.upsample_rates, upsample_kernel_sizes, strict=True):
+            padding = (kernel - rate) // 2
+            self.ups.append(wn_conv_transpose1d(channels, channels // 2, kernel, rate, padding))
+            channels //= 2
+            self.mrfs.append(
+                nn.ModuleList(
+                    block(channels, k, d, leaky_relu_slope)
+                    for k, d in zip(resblock_kernel_sizes, resblock_dilations, strict=True)
+                )
+            )
+        self.conv_post = wn_conv1d(channels, 1, 7, padding=3)
+
+    @property
+    def hop_length(self) -> int:
+        return math.prod(self.upsample_rates)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.conv_pre(mel)
+        for up, mrf in zip(self.ups, self.mrfs, strict=True):
+            x = up(F.leaky_relu(x, self.slope))
+            x = torch.stack([branch(x) for branch in mrf]).mean(0)
+        return torch.tanh(self.conv_post(F.leaky_relu(x)))
+
+
+class PeriodDiscriminator(nn.Module):
+    """MPD branch: audio [B, 1, T] reflect-padded to a multiple of ``period`` and folded to [B, 1, T/p, p];
+    (k, 1) convs with stride (3, 1) see every p-th sample. Returns every layer's output, logits last."""
+
+    def __init__(
+        self,
+        period: int,
+        channels: Sequence[int] = (32, 128, 512, 1024, 1024),
+        kernel_size: int = 5,
+        stride: int = 3,
+        leaky_relu_slope: float = 0.1,
+    ):
+        super().__init__()
+        self.period, self.slope = period, leaky_relu_slope
+        pad = (_same_padding(kernel_size), 0)
+        sizes = [1, *channels]
+        self.convs = nn.ModuleList(
+            weight_norm(
+                nn.Conv2d(c_in, c_out, (kernel_size, 1), (stride if i < len(channels) - 1 else 1, 1), pad)
+            )
+            for i, (c_in, c_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
+        )
+        self.conv_post = weight_norm(nn.Conv2d(sizes[-1], 1, (3, 1), 1, (1, 0)))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = F.pad(x, (0, -x.shape[-1] % self.period), mode="reflect")
+        x = x.reshape(x.shape[0], x.shape[1], -1, self.period)
+        features = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), self.slope)
+            features.append(x)
+        features.append(self.conv_post(x))
+        return features
+
+
+class MultiPeriodDiscriminator(nn.Module):
+    """One PeriodDiscriminator per period (officially 2, 3, 5, 7, 11: primes, so they overlap little)."""
+
+    def __init__(
+        self,
+        periods: Sequence[int] = (2, 3, 5, 7, 11),
+        channels: Sequence[int] = (32, 128, 512, 1024, 1024),
+        leaky_relu_slope: float = 0.1,
+    ):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            PeriodDiscriminator(p, channels, leaky_relu_slope=leaky_relu_slope) for p in periods
+        )
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        return [branch(x) for branch in self.branches]
+
+
+class ScaleDiscriminator(nn.Module):
+    """MSD branch on raw or average-pooled audio [B, 1, T]: grouped strided 1-D convs, logits last.
+
+    ``layers``: (out_channels, kernel, stride, groups) per conv; ``norm``: "weight" or "spectral".
+    """
+
+    def __init__(self, layers: Sequence[Sequence[int]], norm: str = "weight", leaky_relu_slope: float = 0.1):
+        super().__init__()
+        wrap = {"weight": weight_norm, "spectral": spectral_norm}[norm]
+        self.slope = leaky_relu_slope
+        convs, c_in = [], 1
+        for c_out, kernel, stride, groups in layers:
+            convs.append(wrap(nn.Conv1d(c_in, c_out, kernel, stride, _same_padding(kernel), groups=groups)))
+            c_in = c_out
+        self.convs = nn.ModuleList(convs)
+        self.conv_post = wrap(nn.Conv1d(c_in, 1, 3, 1, padding=1))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), self.slope)
+            features.append(x)
+        features.append(self.conv_post(x))
+        return features
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """``num_scales`` ScaleDiscriminators on audio average-pooled x1, x2, x4, ...; spectral norm on the
+    first (raw audio), weight norm on the others, as the paper."""
+
+    def __init__(self, layers: Sequence[Sequence[int]], num_scales: int = 3, leaky_relu_slope: float = 0.1):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            ScaleDiscriminator(layers, "spectral" if i == 0 else "weight", leaky_relu_slope)
+            for i in range(num_scales)
+        )
+        self.pool = nn.AvgPool1d(4, 2, padding=2)
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        outputs = []
+        for i, branch in enumerate(self.branches):
+            if i > 0:
+                x = self.pool(x)
+            outputs.append(branch(x))
+        return outputs
+
+
+class HiFiGANDiscriminator(nn.Module):
+    """MPD and MSD together: audio [B, 1, T] -> per sub-discriminator (periods first, then scales) the list
+    of its feature maps, the last being its logits."""
+
+    def __init__(self, mpd: nn.Module, msd: nn.Module):
+        super().__init__()
+        self.mpd, self.msd = mpd, msd
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        return self.mpd(x) + self.msd(x)

@@ -1,0 +1,77 @@
+"""HiFi-GAN networks as configured: the official sizes (on the meta device), output lengths, discriminator
+outputs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import CONF, on_meta
+from hydra.utils import instantiate
+
+from audiogan.models.hifigan import HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator
+from audiogan.models.layers import remove_weight_norm
+from audiogan.utils.config import compose_config
+
+
+def _params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _task_cfg(*overrides: str):
+    return compose_config(CONF, ["model=hifigan", *overrides]).model.task
+
+
+@pytest.mark.parametrize(("variant", "params"), [("v1", 13_936_130), ("v2", 928_514), ("v3", 1_464_322)])
+def test_generators_have_the_official_sizes(variant, params):
+    assert _params(on_meta(_task_cfg(f"model.variant={variant}").generator)) == params
+
+
+def test_discriminators_have_the_official_sizes():
+    discriminator = on_meta(_task_cfg().discriminator)
+    assert _params(discriminator.mpd) == 41_105_770
+    assert _params(discriminator.msd) == 29_618_821
+
+
+def test_v1_without_weight_norm_has_the_papers_size_and_makes_256_samples_per_frame():
+    generator = instantiate(_task_cfg().generator).eval()
+    mel = torch.randn(1, 80, 100)
+    with torch.no_grad():
+        audio = generator(mel)
+    assert audio.shape == (1, 1, 25_600)
+    assert audio.abs().max() <= 1.0
+    baked = remove_weight_norm(generator)
+    assert _params(baked) == 13_926_017
+    with torch.no_grad():
+        assert torch.allclose(baked(mel), audio, atol=1e-5)  # baking changes no output
+
+
+@pytest.mark.parametrize("variant", ["v2", "v3"])
+def test_smaller_generators_keep_the_hop(variant):
+    cfg = _task_cfg(f"model.variant={variant}", "model.task.generator.channels=32")
+    generator = instantiate(cfg.generator)
+    assert isinstance(generator, HiFiGANGenerator) and generator.hop_length == 256
+    with torch.no_grad():
+        assert generator(torch.randn(2, 80, 7)).shape == (2, 1, 7 * 256)
+
+
+def test_period_discriminators_fold_by_their_period_and_return_every_layer():
+    mpd = MultiPeriodDiscriminator(periods=(2, 3, 5), channels=(4, 8, 8))
+    outputs = mpd(torch.randn(2, 1, 1000))
+    assert len(outputs) == 3
+    for period, maps in zip((2, 3, 5), outputs, strict=True):
+        assert len(maps) == 4  # three convs and the logits
+        assert all(m.dim() == 4 and m.shape[0] == 2 and m.shape[-1] == period for m in maps)
+        assert maps[-1].shape[1] == 1
+        rows = math.ceil(1000 / period)  # padded to whole periods
+        assert maps[0].shape[2] == math.ceil(rows / 3)  # then stride 3
+
+
+def test_scale_discriminators_pool_the_audio_and_only_the_first_is_spectrally_normed():
+    layers = [[8, 15, 1, 1], [16, 41, 4, 4], [16, 5, 1, 1]]
+    msd = MultiScaleDiscriminator(layers, num_scales=3)
+    outputs = msd(torch.randn(2, 1, 1024))
+    assert [maps[-1].shape for maps in outputs] == [(2, 1, 256), (2, 1, 129), (2, 1, 65)]
+    norms = [{type(p).__name__ for p in branch.convs[0].parametrizations.weight} for branch in msd.branches]
+    assert norms == [{"_SpectralNorm"}, {"_WeightNorm"}, {"_WeightNorm"}]

@@ -7,9 +7,9 @@ install:
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[all,dev]"
 
-# the whole suite, as CI runs it
+# the whole suite, as CI runs it: two worker processes, one per core (each test runs single-threaded)
 test:
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # what a developer runs all day: units, the GAN engine and the configs, in about a minute on two cores. Tests
 # marked slow (pyproject.toml lists the marker) start train.py and the other commands as subprocesses, run

@@ -39,6 +39,7 @@ def test_wheel_ships_every_config_and_a_console_script_per_command(tmp_path):
             "pip",
             "wheel",
             "--no-deps",
+            "--no-build-isolation",  # the venv's setuptools (a dev dependency): no download
             "-q",
             "-w",
             str(tmp_path / "dist"),

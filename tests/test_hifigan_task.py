@@ -5,69 +5,21 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 from conftest import run_cli, smoke
-from torch.utils.data import DataLoader, Dataset
+from overfit import early_late, overfit
 
 import audiogan
 from audiogan.checkpoint_loading import init_from
 from audiogan.data.corpora.tiny_speech import TinySpeech
-from audiogan.train import build_datamodule, build_task, run
+from audiogan.train import build_task, run
 from audiogan.utils.config import ConfigError
 
 pytestmark = pytest.mark.slow  # every test trains, or loads a trained run
 TINY_HIFIGAN = smoke("hifigan")
-
-
-class OneBatch(Dataset):
-    """The same segment of real speech, served ``repeats`` times."""
-
-    def __init__(self, audio: torch.Tensor, repeats: int):
-        self.audio, self.repeats = audio, repeats
-
-    def __len__(self):
-        return self.repeats
-
-    def __getitem__(self, i):
-        return {"audio": self.audio}
-
-
-class RecordLosses(L.Callback):
-    def __init__(self):
-        self.history: dict[str, list[float]] = {}
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        for key, value in trainer.callback_metrics.items():
-            if key.startswith("train/"):
-                self.history.setdefault(key, []).append(float(value))
-
-
-def _overfit(cfg, batches: int) -> dict[str, list[float]]:
-    task = build_task(cfg)
-    datamodule = build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    segment = datamodule.datasets["train"][(3, 0)]["audio"]
-    recorder = RecordLosses()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[recorder],
-    )
-    trainer.fit(task, train_dataloaders=DataLoader(OneBatch(segment, batches), batch_size=1))
-    return recorder.history
-
-
-def _early_late(values: list[float], n: int = 5) -> tuple[float, float]:
-    return sum(values[:n]) / n, sum(values[-n:]) / n
 
 
 def test_discriminator_loss_falls_on_a_fixed_batch(compose_cfg):
@@ -77,7 +29,7 @@ def test_discriminator_loss_falls_on_a_fixed_batch(compose_cfg):
         "model.task.optim.generator.lr=1e-5",
         "model.task.schedule.max_batches=30",
     )
-    early, late = _early_late(_overfit(cfg, 30)["train/d_loss"])
+    early, late = early_late(overfit(cfg, 30)["train/d_loss"])
     assert late < 0.5 * early
 
 
@@ -85,8 +37,8 @@ def test_mel_l1_falls_on_a_fixed_batch_while_the_adversarial_terms_train(compose
     cfg = compose_cfg(
         *TINY_HIFIGAN, "model.task.optim.generator.lr=1e-3", "model.task.schedule.max_batches=30"
     )
-    history = _overfit(cfg, 30)
-    early, late = _early_late(history["train/g_mel_l1"])
+    history = overfit(cfg, 30)
+    early, late = early_late(history["train/g_mel_l1"])
     assert late < 0.8 * early
     assert {"train/g_adv", "train/g_feature_matching", "train/d_loss"} <= history.keys()
 

@@ -4,55 +4,15 @@ from __future__ import annotations
 
 import csv
 
-import lightning as L
 import pytest
 import torch
-from conftest import TINY_MELGAN, quiet_trainer
+from conftest import TINY_MELGAN
 from omegaconf import open_dict
-from torch.utils.data import DataLoader, Dataset
+from overfit import early_late, overfit
 
-from audiogan.train import build_datamodule, build_task, run
+from audiogan.train import run
 
 pytestmark = pytest.mark.slow  # every test trains for several batches
-
-
-class OneBatch(Dataset):
-    """The same batch of real speech, served ``repeats`` times."""
-
-    def __init__(self, audio: torch.Tensor, repeats: int):
-        self.audio, self.repeats = audio, repeats
-
-    def __len__(self):
-        return self.repeats
-
-    def __getitem__(self, i):
-        return {"audio": self.audio}
-
-
-class RecordLosses(L.Callback):
-    def __init__(self):
-        self.history: dict[str, list[float]] = {}
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        for key, value in trainer.callback_metrics.items():
-            if key.startswith("train/"):
-                self.history.setdefault(key, []).append(float(value))
-
-
-def _overfit(cfg, batches: int) -> dict[str, list[float]]:
-    task = build_task(cfg)
-    datamodule = build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    segment = datamodule.datasets["train"][(3, 0)]["audio"]
-    recorder = RecordLosses()
-    trainer = quiet_trainer(max_epochs=1, callbacks=[recorder])
-    trainer.fit(task, train_dataloaders=DataLoader(OneBatch(segment, batches), batch_size=1))
-    return recorder.history
-
-
-def _early_late(values: list[float], n: int = 5) -> tuple[float, float]:
-    return sum(values[:n]) / n, sum(values[-n:]) / n
 
 
 def test_discriminator_loss_falls_on_a_fixed_batch(compose_cfg):
@@ -62,8 +22,8 @@ def test_discriminator_loss_falls_on_a_fixed_batch(compose_cfg):
         "model.task.optim.generator.lr=1e-5",
         "model.task.schedule.max_batches=30",
     )
-    history = _overfit(cfg, 30)
-    early, late = _early_late(history["train/d_loss"])
+    history = overfit(cfg, 30)
+    early, late = early_late(history["train/d_loss"])
     assert late < 0.5 * early
 
 
@@ -74,8 +34,8 @@ def test_generator_reconstruction_falls_during_warmup(compose_cfg):
         "model.task.schedule.warmup_batches=30",
         "model.task.schedule.max_batches=30",
     )
-    history = _overfit(cfg, 30)
-    early, late = _early_late(history["train/g_mel_l1"])
+    history = overfit(cfg, 30)
+    early, late = early_late(history["train/g_mel_l1"])
     assert late < 0.8 * early
     assert "train/d_loss" not in history  # no discriminator update during warm-up
 

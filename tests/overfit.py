@@ -37,6 +37,7 @@ class RecordLosses(L.Callback):
 
 def overfit(cfg, batches: int) -> dict[str, list[float]]:
     """The ``train/*`` histories of the config's task trained ``batches`` times on one training segment."""
+    torch.manual_seed(0)  # the same initial weights whatever ran before in this process
     task = build_task(cfg)
     segment = fitted_datamodule(cfg).datasets["train"][(3, 0)]["audio"]
     recorder = RecordLosses()

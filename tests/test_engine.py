@@ -6,6 +6,7 @@ import lightning as L
 import pytest
 import torch
 from conftest import quiet_trainer
+from lightning.pytorch.plugins.precision import MixedPrecision
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.tasks.base import GANTask, NonFiniteLossError
@@ -217,8 +218,10 @@ def test_gradient_clipping_acts_on_unscaled_gradients_under_fp16_mixed_precision
 
     task = Recorded(schedule={"max_batches": 2}, optim=optim)
     task.norms = []
-    loader = DataLoader(Batches(2, offset=100.0), batch_size=1)  # large inputs give large gradients
-    quiet_trainer(precision="16-mixed").fit(task, train_dataloaders=loader)
+    loader = DataLoader(Batches(2, offset=10.0), batch_size=1)  # large inputs give large gradients
+    # precision="16-mixed" alone turns into bf16 on a CPU: the fp16 plugin with a loss scaler, as on a GPU
+    scaled = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**8))
+    quiet_trainer(plugins=[scaled]).fit(task, train_dataloaders=loader)
     assert task.norms and all(norm == pytest.approx(clip, rel=1e-3) for norm in task.norms)
 
 

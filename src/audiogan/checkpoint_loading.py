@@ -102,6 +102,12 @@ def load_task(ckpt_path: str | os.PathLike, map_location: str = "cpu") -> L.Ligh
     return task
 
 
+def load_vocoder(ckpt_path: str | os.PathLike, mel_audio: Any, device: str | torch.device = "cpu"):
+    """A trained vocoder's ``mel_vocoder`` for mels of front-end ``mel_audio`` (an AudioConfig), on
+    ``device``: what ``vocoder_ckpt=`` (infer.py, convert.py) and ``audiogan.load(vocoder=)`` render with."""
+    return load_task(ckpt_path, map_location=str(device)).to(device).mel_vocoder(mel_audio)
+
+
 def new_output_dir(ckpt_path: str | os.PathLike, command: str) -> Path:
     """A fresh ``<run dir>/<command>/<date>_<time>_<id>`` (named like run dirs) for a command's outputs."""
     return run_dir(ckpt_path) / command / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{uuid.uuid4().hex[:6]}"

@@ -30,7 +30,7 @@ from audiogan.audio.io import (
     save_audio,
 )
 from audiogan.audio.length import crop_or_pad
-from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir
+from audiogan.checkpoint_loading import checkpoint_file, load_task, load_vocoder, new_output_dir
 from audiogan.export import export_onnx, export_torchscript, onnx_difference
 from audiogan.tasks.base import GANTask, UnsupportedCommand
 from audiogan.utils.config import ConfigError
@@ -154,7 +154,7 @@ def inference_options(cfg: DictConfig, task: GANTask) -> dict[str, Any]:
     if "vocoder_ckpt" in given:
         path = given["vocoder_ckpt"]
         try:
-            options["vocoder"] = load_task(path).mel_vocoder(mel_audio=task.audio)
+            options["vocoder"] = load_vocoder(path, task.audio)
         except UnsupportedCommand as err:
             raise ConfigError(f"vocoder_ckpt={path}: {err}; expected a vocoder (model=melgan)") from err
         except ValueError as err:

@@ -290,9 +290,9 @@ class GANTask(L.LightningModule):
         from audiogan.api import AudioModel  # the API builds on the tasks: imported when used
 
         if isinstance(options.get("vocoder"), (str, os.PathLike)):
-            from audiogan.checkpoint_loading import load_task
+            from audiogan.checkpoint_loading import load_vocoder
 
-            options["vocoder"] = load_task(options["vocoder"]).to(self.device).mel_vocoder(self.audio)
+            options["vocoder"] = load_vocoder(options["vocoder"], self.audio, self.device)
         return AudioModel(self.inference_module(**options), self.device)
 
     def mel_vocoder(self, mel_audio: AudioConfig | None = None) -> nn.Module:

@@ -266,6 +266,35 @@ def test_counters_survive_checkpoint_and_resume(tmp_path):
     assert resumed.counters.g_updates == 2 and resumed.counters.d_updates == 12
 
 
+def test_validations_log_the_batch_count_and_the_seconds_trained_which_carry_over_a_resume(tmp_path):
+    class Logged(ToyTask):
+        def on_validation_end(self):
+            super().on_validation_end()
+            metrics = self.trainer.callback_metrics
+            self.progress.append((float(metrics["progress/batches"]), float(metrics["progress/seconds"])))
+
+    first = Logged(schedule={"max_batches": 4})
+    first.progress = []
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True)
+    trainer = quiet_trainer(callbacks=[checkpoint], enable_checkpointing=True, val_check_interval=2)
+    val = DataLoader(Batches(1), batch_size=1)
+    trainer.fit(first, train_dataloaders=DataLoader(Batches(4), batch_size=1), val_dataloaders=val)
+    assert [batches for batches, _ in first.progress] == [2.0, 4.0]
+    assert 0 < first.progress[0][1] < first.progress[1][1]
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=False)["gan_engine"]["seconds"]
+    assert saved >= first.progress[1][1]
+
+    resumed = Logged(schedule={"max_batches": 6})
+    resumed.progress = []
+    trainer = quiet_trainer(val_check_interval=2)
+    trainer.fit(
+        resumed, train_dataloaders=DataLoader(Batches(4), batch_size=1), val_dataloaders=val,
+        ckpt_path=tmp_path / "last.ckpt",
+    )  # fmt: skip
+    (batches, seconds), *_ = resumed.progress
+    assert batches == 6.0 and seconds > saved  # the clock goes on from the checkpoint's
+
+
 def test_schedule_rejects_bad_ratio():
     with pytest.raises(ValueError, match="n_d and n_g must be >= 1"):
         ToyTask(schedule={"n_d": 0})

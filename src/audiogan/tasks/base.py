@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import InitVar, asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -244,6 +245,9 @@ class GANTask(L.LightningModule):
         self._stage: Stage | None = None  # the stage whose settings are applied (not saved: re-applied)
         # the metrics of this epoch's latest validation, for the per-epoch plateau schedulers
         self._last_validation: dict[str, Any] | None = None
+        # wall-clock seconds trained before this fit (restored from a checkpoint), and when this fit started
+        self._seconds_before = 0.0
+        self._fit_started: float | None = None
         if any(stage.reset_discriminator for stage in self.schedule.phases):
             self._initial_discriminator = copy.deepcopy(self.discriminator.state_dict())
 
@@ -522,17 +526,36 @@ class GANTask(L.LightningModule):
             self.log_dict({f"{split}/{name}": value for name, value in scores.items()}, sync_dist=True)
         if split == "val":
             self.validation_samples.extend(samples)
+            # where the run stood, in the same logged row as the scores: learning curves against batches and
+            # wall-clock seconds (the logger's own step counts optimizer steps or epochs)
+            progress = {
+                "progress/batches": float(self.counters.batches),
+                "progress/seconds": self.elapsed_seconds(),
+            }
+            self.log_dict(progress, on_step=False, on_epoch=True, sync_dist=True)
+
+    def elapsed_seconds(self) -> float:
+        """Wall-clock seconds this run has trained so far, earlier runs it resumed from included."""
+        if self._fit_started is None:
+            return self._seconds_before
+        return self._seconds_before + time.monotonic() - self._fit_started
 
     # ----------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["gan_engine"] = {"counters": asdict(self.counters), "schedule": asdict(self.schedule)}
+        checkpoint["gan_engine"] = {
+            "counters": asdict(self.counters),
+            "schedule": asdict(self.schedule),
+            "seconds": self.elapsed_seconds(),
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("gan_engine")
         if state is not None:
             self.counters = Counters(**state["counters"])
+            self._seconds_before = state.get("seconds", 0.0)
 
     def on_fit_start(self) -> None:
+        self._fit_started = time.monotonic()
         first = self.schedule.first_batch
         if self.counters.batches < first:  # only_stage: skip the earlier stages (their work is loaded)
             self.counters.batches = first

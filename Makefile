@@ -1,6 +1,6 @@
 PY := .venv/bin/python
 
-.PHONY: install test test-fast train bench lint clean
+.PHONY: install test test-fast train bench bench-learning lint clean
 
 install:
 	python3 -m venv .venv
@@ -24,6 +24,12 @@ train:
 # (why, and how the benchmarks measure: docs/measuring.md)
 bench:
 	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.run
+
+# does every family learn? Each trains on its embedded corpus for a fixed budget (about 10 minutes or less per
+# family on 2 CPU cores, reduced sizes named in the output; full size on a GPU) and is checked: PASS / FAIL,
+# JSON and PNG curves in benchmarks/results/learning/ (docs/learning.md)
+bench-learning:
+	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.learning
 
 lint:
 	.venv/bin/ruff check .

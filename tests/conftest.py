@@ -34,7 +34,6 @@ QUIET = [
 ]
 
 
-
 def smoke(family: str) -> list[str]:
     """Overrides for a family at toy widths on its embedded corpus (``conf/experiment/<family>_smoke.yaml``:
     a few batches covering its whole schedule, one validation at the end), quiet."""

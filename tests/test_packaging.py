@@ -21,7 +21,7 @@ import audiogan.cli
 from audiogan.export import ExportSpec, export_onnx
 from audiogan.extras import EXTRAS, MissingExtraError, require_for_overrides
 
-COMMANDS = ("train", "eval", "infer", "sample", "convert")
+COMMANDS = ("train", "eval", "infer", "sample", "convert", "report")
 
 
 @pytest.mark.slow
@@ -55,6 +55,8 @@ def test_wheel_ships_every_config_and_a_console_script_per_command(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     configs = {f"audiogan/conf/{path.relative_to(CONF).as_posix()}" for path in CONF.rglob("*.yaml")}
     assert len(configs) > 50 and configs <= names
+    report_assets = {"page.html", "report.css", "blind.js"}  # the listening report's page
+    assert {f"audiogan/report/assets/{name}" for name in report_assets} <= names
     (entry_points,) = (name for name in names if name.endswith(".dist-info/entry_points.txt"))
     parser = configparser.ConfigParser()
     parser.read_string(zipfile.ZipFile(wheel).read(entry_points).decode())

@@ -1,5 +1,5 @@
-"""The command-line entry points: ``audiogan-train`` ... ``audiogan-convert`` (pyproject.toml's console
-scripts) and the root scripts ``train.py`` ... ``convert.py``, which call the same functions.
+"""The command-line entry points: ``audiogan-train`` ... ``audiogan-report`` (pyproject.toml's console
+scripts) and the root scripts ``train.py`` ... ``report.py``, which call the same functions.
 
 Each is a Hydra app on the config tree shipped inside the package (``audiogan/conf``, which the repository's
 ``conf/`` links to), so an installed package needs no checkout; ``--config-dir <folder>`` adds a user's own
@@ -16,7 +16,7 @@ from pathlib import Path
 import hydra
 from hydra.errors import InstantiationException
 
-from audiogan import evaluate, infer, sample, train
+from audiogan import evaluate, infer, report, sample, train
 from audiogan.audio.io import AudioFileError
 from audiogan.callbacks.preemption import Preempted
 from audiogan.data.corpora.base import CorpusNotFoundError
@@ -112,3 +112,9 @@ def sample_main(cfg) -> None:
 def convert_main(cfg) -> None:
     """Another speaker's voice: ``audiogan-convert ckpt_path=... input=...`` (conf/convert.yaml)."""
     infer.run(cfg, command="convert", task_type=VoiceConversionTask)
+
+
+@_command("report")
+def report_main(cfg) -> None:
+    """The listening report of runs: ``audiogan-report runs=[<run dir>,...]`` (conf/report.yaml)."""
+    report.run(cfg)

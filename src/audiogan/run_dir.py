@@ -5,7 +5,8 @@ samples. What ``train.py`` leaves in ``outputs/<family>/runs/<time>_<id>/`` is t
 * ``csv/metrics.csv`` -- every logged value (the default CSV logger); a validation's row holds its scores with
   ``progress/batches`` and ``progress/seconds`` (where the run stood when it validated);
 * ``checkpoints/best-*.ckpt`` and ``checkpoints/last.ckpt``;
-* ``samples/batch<NNNNNNNN>/<clip>_<label>.wav`` and ``<clip>_spectrograms.png``, one folder per validation.
+* ``samples/batch<NNNNNNNN>/<clip>_<label>.wav`` and ``<clip>_spectrograms.png``, one folder per validation,
+  with ``samples.json`` naming each clip's audio labels and their roles (input, reference, output, baseline).
 """
 
 from __future__ import annotations

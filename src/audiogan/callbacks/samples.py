@@ -2,12 +2,15 @@
 
 The engine collects each validation's examples in ``task.validation_samples`` (a list of
 :class:`~audiogan.tasks.base.Sample`); a sample's spectrograms are rendered here as one image
-(``<name>_spectrograms.png``), stacked in the sample's order on one colour scale. Works with CSV (files only),
-TensorBoard and W&B loggers; only rank zero writes.
+(``<name>_spectrograms.png``), stacked in the sample's order on one colour scale. ``samples.json`` lists each
+sample with audio: ``{name: {"sample_rate": rate, "audio": {label: role}}}``, roles in listening order
+(:meth:`Sample.audio_roles`), for the listening report. Works with CSV (files only), TensorBoard and W&B
+loggers; only rank zero writes.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,10 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from audiogan.audio.io import save_audio
 from audiogan.tasks.base import GANTask, Sample
+from audiogan.utils.files import atomic_write
 from audiogan.utils.images import render_spectrograms, save_png
+
+MANIFEST = "samples.json"
 
 # a sample (as the task gave it) and its rendered images {label: RGB image}
 TableRow = tuple[Sample, dict[str, np.ndarray]]
@@ -60,7 +66,18 @@ class SampleLogger(L.Callback):
                 save_png(folder / f"{sample.name}_{label}.png", image)
                 self._log_image(trainer, f"images/{sample.name}/{label}", image, step)
             rows.append((sample, images))
+        self._write_manifest(folder, samples)
         self._log_table(trainer, rows, step)
+
+    @staticmethod
+    def _write_manifest(folder: Path, samples: list[Sample]) -> None:
+        manifest = {
+            sample.name: {"sample_rate": sample.sample_rate, "audio": sample.audio_roles()}
+            for sample in samples
+            if sample.audio
+        }
+        with atomic_write(folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1) + "\n")
 
     @staticmethod
     def _log_audio(trainer: L.Trainer, key: str, audio: torch.Tensor, rate: int, step: int) -> None:

@@ -166,7 +166,8 @@ class HiFiGANDenoiseTask(GANTask):
         scores["spectrogram"] = self.spectrogram_loss(enhanced.unsqueeze(0), clean.unsqueeze(0))
         audio = {"clean": clean, "enhanced": enhanced, "noisy": noisy}  # reference, output, baseline
         mels = {label: self.log_mel(wave.unsqueeze(0))[0] for label, wave in audio.items()}
-        return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio=audio, spectrograms=mels)
+        roles = {"clean": "reference", "noisy": "input"}
+        return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio, mels, roles=roles)
 
     # ----------------------------------------------------------------- what it offers the commands
     def inference_module(self) -> Denoiser:

@@ -181,6 +181,7 @@ class MelGANTask(GANTask):
                 "generated": self.log_mel(generated[:1])[0],
                 "griffinlim": self.log_mel(baseline["audio"][:1])[0],
             },
+            roles={"reference": "reference", "griffinlim": "baseline"},
         )
         return scores, sample
 

@@ -143,7 +143,8 @@ class VoiceConversionTask(GANTask):
         # reference, output, baseline: the order of the rows of the sample's picture
         mels = {"target": target[0], "converted": converted[0], "source": source[0]}
         audio = {label: converter.vocoder(mel[None])[0] for label, mel in mels.items()}
-        return scores, Sample(f"pair{batch_idx}", self.audio.sample_rate, audio=audio, spectrograms=mels)
+        roles = {"target": "reference", "source": "input"}
+        return scores, Sample(f"pair{batch_idx}", self.audio.sample_rate, audio, mels, roles=roles)
 
     # ----------------------------------------------------------------- what it offers the commands
     def inference_module(

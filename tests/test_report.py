@@ -77,6 +77,21 @@ def test_clips_line_up_by_name_and_checkpoint_and_clips_pick_what_is_shown(smoke
         write_report(tmp_path / "damaged", runs_override(two_clips))
 
 
+def test_a_run_written_before_samples_json_takes_the_roles_the_other_runs_declare(smoke_run, tmp_path):
+    older = shutil.copytree(smoke_run("melgan"), tmp_path / "older")
+    for manifest in (older / "samples").glob("*/samples.json"):
+        manifest.unlink()
+    html = write_report(tmp_path / "report", runs_override(smoke_run("melgan"), older)).read_text()
+    assert row_names(html) == ["reference", "generated (output)", "griffinlim (baseline)"]
+    alone = write_report(tmp_path / "alone", runs_override(older)).read_text()
+    assert row_names(alone) == ["generated (output)", "griffinlim (output)", "reference (output)"]
+
+
+def row_names(html: str) -> list[str]:
+    """The row headings of the clips' tables (one clip), in order."""
+    return [name for name in re.findall(r'<th class="row">([^<]*)</th>', html) if name]
+
+
 def test_a_path_that_is_not_a_run_stops_the_command_with_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
         sys, "argv", ["audiogan-report", f"runs=[{tmp_path}]", f"output_dir={tmp_path / 'r'}"]

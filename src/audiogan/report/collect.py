@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from audiogan.callbacks.samples import MANIFEST
 from audiogan.run_dir import RunDir, RunDirError
 from audiogan.tasks.base import SAMPLE_ROLES
+
+# the role of audio in a samples folder without samples.json, until collect() sets it
+UNDECLARED = "undeclared"
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,13 @@ def natural_key(name: str) -> list:
 
 def read_clips(folder: Path) -> dict[str, list[Take]]:
     """The clips with audio of a samples folder, from its ``samples.json``; a folder written before that file
-    existed gives every ``<clip>_<label>.wav`` the role ``output``."""
+    existed gives every ``<clip>_<label>.wav`` the role ``UNDECLARED`` (see :func:`collect`)."""
     manifest = folder / MANIFEST
     if not manifest.is_file():
         clips: dict[str, list[Take]] = {}
         for wav in sorted(folder.glob("*_*.wav")):
             clip, label = wav.stem.split("_", 1)
-            clips.setdefault(clip, []).append(Take(label, "output", wav))
+            clips.setdefault(clip, []).append(Take(label, UNDECLARED, wav))
         return dict(sorted(clips.items(), key=lambda item: natural_key(item[0])))
     try:
         entries = json.loads(manifest.read_text())
@@ -86,9 +89,19 @@ def collect(paths: list[str], checkpoint: str | int = "best", max_clips: int | N
             ShownRun(run, _unique(f"{run.family}/{run.name}", [s.label for s in shown]), samples, clips)
         )
     names = sorted({clip for s in shown for clip in s.clips}, key=natural_key)[:max_clips]
+    declared = {
+        t.label: t.role for s in shown for takes in s.clips.values() for t in takes if t.role != UNDECLARED
+    }
     for s in shown:
-        s.clips = {clip: takes for clip, takes in s.clips.items() if clip in names}
+        s.clips = {clip: _with_roles(takes, declared) for clip, takes in s.clips.items() if clip in names}
     return shown
+
+
+def _with_roles(takes: list[Take], declared: dict[str, str]) -> list[Take]:
+    """A run written before ``samples.json`` takes each label's role from the runs that declare it (else
+    ``output``), so its rows line up with theirs; in listening order."""
+    takes = [replace(t, role=declared.get(t.label, "output")) if t.role == UNDECLARED else t for t in takes]
+    return sorted(takes, key=lambda take: SAMPLE_ROLES.index(take.role))
 
 
 def clip_names(runs: list[ShownRun]) -> list[str]:

@@ -81,12 +81,24 @@ def test_reach_is_how_far_an_output_sample_sees_on_either_side(use_postnet):
     torch.manual_seed(0)
     wavenet = {"stacks": 1, "layers_per_stack": 4, "channels": 4, "skip_channels": 4, "head_channels": (4, 4)}
     g = DenoisingGenerator(wavenet, {"layers": 3, "channels": 4, "kernel_size": 6}, use_postnet).double()
+    torch.nn.init.normal_(
+        g.postnet.net[-1].weight
+    )  # a trained postnet: its zero-initialised last layer moved
     centre = 200
     x = torch.randn(1, 1, 2 * centre + 1, dtype=torch.double, requires_grad=True)
     g(x)[1][0, 0, centre].backward()
     taps = (x.grad[0, 0] != 0).nonzero().squeeze(1)
     assert max(centre - int(taps[0]), int(taps[-1]) - centre) == g.reach
     assert int(taps[-1] - taps[0]) + 1 == g.receptive_field
+
+
+def test_an_untrained_postnet_passes_the_wavenet_output_through_unchanged():
+    g = DenoisingGenerator(
+        {"stacks": 1, "layers_per_stack": 2, "channels": 4, "skip_channels": 4}, {"layers": 3}
+    )
+    noisy = torch.randn(2, 1, 300)
+    wavenet_output, output = g(noisy)
+    assert torch.equal(output, wavenet_output)  # stage 2 starts where stage 1 ended
 
 
 def test_param_counts_at_defaults():
@@ -133,10 +145,13 @@ def test_mel_discriminator_uses_batchnorm_and_glu():
     assert all(block.conv.out_channels == 2 * 4 for block in d.blocks)
 
 
-def test_l1_loss_reaches_every_generator_parameter():
+def test_l1_loss_reaches_every_generator_parameter_from_the_second_update():
     g = tiny_generator()
     noisy, clean = torch.randn(2, 1, 500), torch.randn(2, 1, 500)
-    _, final = g(noisy)
-    (final - clean).abs().mean().backward()
+    optimizer = torch.optim.SGD(g.parameters(), lr=0.1)
+    for _ in range(2):  # the first moves the postnet's zero last layer, which then passes gradients back
+        optimizer.zero_grad()
+        (g(noisy)[1] - clean).abs().mean().backward()
+        optimizer.step()
     for name, p in g.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name

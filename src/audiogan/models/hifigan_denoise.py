@@ -102,6 +102,8 @@ class Postnet(nn.Module):
     length. Unlike w-transposed-x (tanh after all 12, output replacing the input; the paper's choice is not
     public) the last layer is linear and added to the input, as Tacotron 2's postnet (Shen et al. 2018):
     the trained stage-1 WaveNet output stays reachable (a zero last layer), which a final tanh would rule out.
+    The last layer starts at zero, so stage 2 starts exactly where stage 1 ended: with a random last layer
+    the untrained postnet's correction cost the denoised speech about 5 dB of SI-SDR at the start of stage 2.
     """
 
     def __init__(self, layers: int = 12, channels: int = 128, kernel_size: int = 32):
@@ -114,6 +116,8 @@ class Postnet(nn.Module):
             if i < layers - 1:
                 modules.append(nn.Tanh())
         self.net = nn.Sequential(*modules)
+        nn.init.zeros_(modules[-1].weight)
+        nn.init.zeros_(modules[-1].bias)
         self.receptive_field = 1 + layers * (kernel_size - 1)
         self.reach = layers * (kernel_size // 2)  # the longer side of each even kernel's padding
 

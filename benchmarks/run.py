@@ -3,7 +3,8 @@
 For every family of conf/model/: its training speed (benchmarks/training.py, each stage of a curriculum
 apart), plus the family's own benchmarks, the modules ``benchmarks/<family>_*.py`` (each a ``bench(device)``
 returning a dict). bf16 and torch.compile are timed against fp32 for every family on a GPU; on 2 CPU cores,
-where a full-size step of the bigger families takes seconds to minutes, for the default family only.
+where a full-size step of the bigger families takes seconds to minutes, for the default family only. Then
+how long the listening report of 3 runs x 8 clips takes to write (benchmarks/report_speed.py).
 Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>_<cpu[+cuda]>.json (each run
 records its device's name) and prints it.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import torch
 
 from audiogan.utils.files import atomic_write
+from benchmarks import report_speed
 from benchmarks.timing import device_name
 from benchmarks.training import bench_training, default_family, families, stages_of
 
@@ -54,6 +56,7 @@ def main() -> dict:
                 if device == "cuda" or family == default_family():
                     variants += [{"precision": "bf16-mixed"}, {"compile": True}]
                 results["runs"] += [bench_training(family, device, stage=stage, **v) for v in variants]
+    results["runs"].append(report_speed.bench())  # the listening report of 3 runs x 8 clips (CPU only)
     path = RESULTS / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{results['host']}_{'+'.join(devices)}.json"
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=2) + "\n")

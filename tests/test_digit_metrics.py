@@ -22,6 +22,7 @@ from audiogan.metrics.digits import (
     fit_clip,
     frechet_distance,
     inception_score,
+    inception_splits,
     load_digit_classifier,
 )
 
@@ -94,6 +95,12 @@ def test_inception_score_of_confident_balanced_predictions_is_the_class_count():
 def test_inception_score_of_identical_predictions_is_one():
     probabilities = torch.softmax(torch.randn(10), 0).expand(50, 10)
     assert inception_score(probabilities.numpy(), splits=5) == pytest.approx((1.0, 0.0))
+
+
+def test_every_split_holds_enough_clips_to_score_above_its_size():
+    assert [inception_splits(n) for n in (1, 18, 99, 100, 256, 5000)] == [1, 1, 1, 2, 5, 10]
+    nine_digits = torch.eye(10)[torch.arange(18) % 9]  # 18 held-out clips, confidently classified
+    assert inception_score(nine_digits, inception_splits(18))[0] == pytest.approx(9.0)
 
 
 def test_inception_score_splits():

@@ -131,6 +131,13 @@ def classify(
     return torch.cat(probabilities), torch.cat(features)
 
 
+def inception_splits(clips: int, split_clips: int = 50) -> int:
+    """How many parts to score ``clips`` in: 10 as the original protocol (which scored 50,000 clips), fewer so
+    that each part holds at least ``split_clips``. A part of k clips cannot score above k, so 18 held-out
+    clips in 10 parts of 2 would score at most 2 however well they are classified."""
+    return max(1, min(10, clips // split_clips))
+
+
 def inception_score(probabilities: torch.Tensor | np.ndarray, splits: int = 10) -> tuple[float, float]:
     """Mean and std over ``splits`` parts of exp(E_x KL(p(y|x) || p(y))), p(y) the part's marginal.
 

@@ -22,6 +22,7 @@ from audiogan.metrics.digits import (
     fit_clip,
     frechet_distance,
     inception_score,
+    inception_splits,
     load_digit_classifier,
 )
 from audiogan.tasks.base import GANTask, Sample
@@ -233,9 +234,10 @@ class SpecGANTask(GANTask):
         probabilities, fake_features = classify(classifier, generated)
         real_probabilities, real_features = classify(classifier, torch.cat(self._held_out_audio))
         return {
-            # 10 splits as the original, fewer when there are fewer clips
-            "inception_score": inception_score(probabilities, min(10, len(probabilities)))[0],
-            "inception_score_real": inception_score(real_probabilities, min(10, len(real_probabilities)))[0],
+            "inception_score": inception_score(probabilities, inception_splits(len(probabilities)))[0],
+            "inception_score_real": inception_score(
+                real_probabilities, inception_splits(len(real_probabilities))
+            )[0],
             "fid": frechet_distance(real_features, fake_features),
         }
 

@@ -28,6 +28,7 @@ import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,26 +113,43 @@ def prepare(learning: dict[str, Any]) -> None:
         subprocess.run([sys.executable, *map(str, arguments)], cwd=ROOT, check=True)
 
 
+def zoomed_range(start: float, later: list[float]) -> tuple[float, float] | None:
+    """The y range of the later values when the untrained start lies far outside it (the denoiser starts at
+    -46 dB SI-SDR and then moves within a few dB), else None: the whole curve fits."""
+    low, high = min(later), max(later)
+    pad = 0.15 * max(high - low, 1e-6)
+    if low - 3 * (high - low) <= start <= high + 3 * (high - low):
+        return None
+    return low - pad, high + pad
+
+
 def plot(family: str, criterion: Criterion, validations: list[Validation], title: str, path: Path) -> None:
-    """The metric against batches and against seconds, its baseline dashed, the pass line dotted."""
+    """The metric against batches and against seconds, its baseline dashed, the pass line dotted; when the
+    start is far off the rest, the axes show the rest and the legend names the start."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    values = [v.scores.get(criterion.metric) for v in validations]
+    baseline = [v.scores.get(criterion.baseline) for v in validations] if criterion.baseline else []
+    line = criterion.pass_line(validations)
+    zoom = zoomed_range(values[0], [*values[1:], *baseline, line]) if len(values) > 1 else None
+    label = criterion.metric + (f" (starts at {values[0]:.3g}, off the axis)" if zoom else "")
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for axis, x_name in zip(axes, ("batches", "seconds"), strict=True):
         xs = [getattr(v, x_name) for v in validations]
-        axis.plot(xs, [v.scores.get(criterion.metric) for v in validations], "o-", label=criterion.metric)
-        if criterion.baseline:
-            baseline = [v.scores.get(criterion.baseline) for v in validations]
+        axis.plot(xs, values, "o-", label=label)
+        if baseline:
             axis.plot(xs, baseline, "--", color="gray", label=criterion.baseline)
-        axis.axhline(criterion.pass_line(validations), linestyle=":", color="green", label="pass line")
+        axis.axhline(line, linestyle=":", color="green", label="pass line")
         axis.set_xlabel(f"training {x_name}")
         axis.grid(alpha=0.3)
+    if zoom:
+        axes[0].set_ylim(*zoom)
     axes[0].set_ylabel(criterion.metric)
     axes[0].legend(fontsize=8)
-    figure.suptitle(title, fontsize=9)
+    figure.suptitle(textwrap.fill(title, 130), fontsize=9)
     figure.tight_layout()
     with atomic_write(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100)

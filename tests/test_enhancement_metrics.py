@@ -64,11 +64,20 @@ def test_scores_are_those_of_direct_torchmetrics_calls(clean):
         expected = {
             "pesq": perceptual_evaluation_speech_quality(estimate, clean, 16_000, "wb"),
             "stoi": short_time_objective_intelligibility(estimate, clean, 16_000),
-            "si_sdr": scale_invariant_signal_distortion_ratio(estimate, clean),
+            "si_sdr": scale_invariant_signal_distortion_ratio(estimate, clean, zero_mean=True),
         }
         for name, value in expected.items():
             assert scores[name + suffix] == pytest.approx(float(value), abs=1e-4), name + suffix
     assert scores["pesq"] > scores["pesq_noisy"]  # the improvement the dashboard shows
+
+
+def test_a_dc_offset_is_not_counted_as_distortion(clean):
+    metrics = EnhancementMetrics(16_000)
+    enhanced = noisy(clean, 15, seed=1)
+    centred, offset = (
+        metrics(estimate, enhanced, clean)["si_sdr"] for estimate in (enhanced, enhanced + 0.05)
+    )
+    assert offset == pytest.approx(float(centred), abs=1e-3)
 
 
 def test_another_rate_is_resampled_to_16k_for_pesq(speech):

@@ -1,7 +1,9 @@
 """Speech-enhancement scores of a denoised clip, each next to the same score of the noisy input.
 
 Wide-band PESQ (ITU-T P.862.2, the ``pesq`` package), STOI (``pystoi``) and SI-SDR, all through
-torchmetrics. Reporting the noisy input's scores beside the output's puts the improvement itself on the
+torchmetrics. SI-SDR is computed on zero-mean signals, as Le Roux et al. define it ("SDR - half-baked or well
+done?", ICASSP 2019, arXiv 1811.02508): an inaudible DC offset (which a GAN stage can add) does not count
+as distortion. Reporting the noisy input's scores beside the output's puts the improvement itself on the
 dashboard (the noisy VCTK+DEMAND test set itself scores PESQ 1.97, as tabulated by SEGAN, Pascual et al.
 2017, arXiv 1703.09452).
 """
@@ -81,7 +83,9 @@ class EnhancementMetrics:
         scores = {
             "pesq" + suffix: _guarded(_wideband_pesq, *pesq_pair),
             "stoi" + suffix: _guarded(short_time_objective_intelligibility, estimate, ref, self.sample_rate),
-            "si_sdr" + suffix: _guarded(scale_invariant_signal_distortion_ratio, estimate, ref),
+            "si_sdr" + suffix: _guarded(
+                scale_invariant_signal_distortion_ratio, estimate, ref, zero_mean=True
+            ),
         }
         for name, value in scores.items():
             if isinstance(value, Exception):
@@ -89,15 +93,15 @@ class EnhancementMetrics:
         return {name: value for name, value in scores.items() if isinstance(value, torch.Tensor)}
 
 
-def _guarded(metric: Callable[..., torch.Tensor], *args) -> torch.Tensor | Exception:
-    """``metric(*args)`` as float32, or the exception of a backend that refuses the input.
+def _guarded(metric: Callable[..., torch.Tensor], *args, **options) -> torch.Tensor | Exception:
+    """``metric(*args, **options)`` as float32, or the exception of a backend that refuses the input.
 
     RuntimeWarnings count as refusals: pystoi signals too little speech with one, numpy a NaN level.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
-            return metric(*args).float()
+            return metric(*args, **options).float()
     except (pesq.PesqError, RuntimeWarning) as err:
         return err
 

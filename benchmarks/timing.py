@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from audiogan.utils.threads import torch_threads
+
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
 
 
@@ -62,17 +64,6 @@ def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, 
 
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int):
-    """Run the block with ``threads`` intra-op threads, restoring the previous count afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def round_robin(

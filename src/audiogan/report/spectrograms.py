@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import os
-from contextlib import contextmanager
 
 import matplotlib
 import numpy as np
@@ -15,6 +14,7 @@ from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import LogMelSpectrogram
 from audiogan.audio.io import read_audio
 from audiogan.utils.images import plt
+from audiogan.utils.threads import torch_threads
 
 COLOURMAP = "magma"
 # the colour scale of a clip spans this far below its loudest bin
@@ -26,21 +26,11 @@ def _front_end(sample_rate: int) -> LogMelSpectrogram:
     return LogMelSpectrogram(AudioConfig(sample_rate=sample_rate, log="db", log_floor=1e-5))
 
 
-@contextmanager
-def _one_thread():
-    """Ops this small run faster on one thread, and do not slow to a crawl when other jobs share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def log_mels_db(paths: list[str | os.PathLike]) -> list[np.ndarray]:
     """dB log-mels [80, frames] of audio files, each at its own rate (1024-point STFT, hop 256)."""
     spectrograms = []
-    with _one_thread(), torch.inference_mode():
+    # ops this small run faster on one thread, and do not slow to a crawl when other jobs share the cores
+    with torch_threads(1), torch.inference_mode():
         for path in paths:
             audio, rate = read_audio(path)
             spectrograms.append(_front_end(rate)(audio[None])[0].numpy())

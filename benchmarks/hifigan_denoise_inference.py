@@ -14,7 +14,7 @@ import torch
 
 from audiogan.models.hifigan_denoise import DenoisingGenerator
 from audiogan.tasks.hifigan_denoise import Denoiser
-from benchmarks.timing import bench_conditions, round_robin, summary
+from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
 
 def bench(
@@ -41,7 +41,7 @@ def bench(
         runs = round_robin(variants, dev, rounds, warmup)
     return {
         "benchmark": "denoiser_inference",
-        "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
+        "rtf": real_time_factors(runs, seconds),
         "audio_seconds": seconds,
         "chunk_seconds": chunk_seconds,
         "context_samples": denoiser.context,

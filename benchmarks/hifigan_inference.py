@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 from audiogan.export import inference_copy
 from audiogan.models.fast_inference import FastMelGANGenerator
 from audiogan.utils.config import compose_config
-from benchmarks.timing import bench_conditions, round_robin, summary
+from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -54,7 +54,7 @@ def bench(
             )
     return {
         "benchmark": "hifigan_inference",
-        "rtf": {name: summary([t / duration for t, _ in run]) for name, run in runs.items()},
+        "rtf": real_time_factors(runs, duration),
         "parameters": {
             name: sum(b.numel() for b in g.state_dict().values()) for name, g in generators.items()
         },

@@ -40,6 +40,7 @@ from omegaconf import OmegaConf
 from audiogan.run_dir import RunDir, Validation
 from audiogan.utils.config import compose_config
 from audiogan.utils.files import atomic_write
+from audiogan.utils.images import plt
 from benchmarks.timing import device_name
 from benchmarks.training import families
 
@@ -126,11 +127,6 @@ def zoomed_range(start: float, later: list[float]) -> tuple[float, float] | None
 def plot(family: str, criterion: Criterion, validations: list[Validation], title: str, path: Path) -> None:
     """The metric against batches and against seconds, its baseline dashed, the pass line dotted; when the
     start is far off the rest, the axes show the rest and the legend names the start."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     values = [v.scores.get(criterion.metric) for v in validations]
     baseline = [v.scores.get(criterion.baseline) for v in validations] if criterion.baseline else []
     line = criterion.pass_line(validations)

@@ -17,7 +17,7 @@ import torch
 
 from audiogan.models.fast_inference import FastMelGANGenerator
 from audiogan.models.melgan import MelGANGenerator
-from benchmarks.timing import bench_conditions, round_robin, summary
+from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
 
 # each fast variant against the plain network at the same precision
 PAIRS = {"fast_fp32": "plain_fp32", "fast_bf16": "plain_bf16_autocast"}
@@ -68,7 +68,7 @@ def bench(
     }
     return {
         "benchmark": "melgan_inference",
-        "rtf": {name: summary([t / duration for t in ts]) for name, ts in times.items()},
+        "rtf": real_time_factors(runs, duration),
         "speedup_vs_plain": speedup,
         "max_abs_diff_vs_plain_fp32": max_abs_diff,
         "page_faults_per_run_median": {

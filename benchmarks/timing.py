@@ -66,6 +66,12 @@ def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def real_time_factors(runs: dict[str, list[tuple[float, int]]], audio_seconds: float) -> dict[str, dict]:
+    """Each variant's real-time factor (processing seconds / ``audio_seconds``) over its :func:`round_robin`
+    rounds, as a :func:`summary`."""
+    return {name: summary([seconds / audio_seconds for seconds, _ in run]) for name, run in runs.items()}
+
+
 def round_robin(
     variants: dict[str, Callable[[], object]], device: torch.device, rounds: int, warmup: int = 1
 ) -> dict[str, list[tuple[float, int]]]:

@@ -17,7 +17,7 @@ import torch
 
 from audiogan.train import build_task
 from audiogan.utils.config import compose_config
-from benchmarks.timing import bench_conditions, round_robin, summary
+from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -55,7 +55,7 @@ def bench(
         runs = round_robin(variants, dev, rounds, warmup)
     return {
         "benchmark": "conversion_inference",
-        "rtf": {name: summary([t / seconds for t, _ in run]) for name, run in runs.items()},
+        "rtf": real_time_factors(runs, seconds),
         "audio_seconds": seconds,
         "generator_parameters": sum(p.numel() for p in task.generator.parameters()),
         "rounds": rounds,

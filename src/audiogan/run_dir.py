@@ -20,6 +20,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from audiogan.callbacks.samples import FOLDER_PREFIX, samples_folder
 from audiogan.checkpoint_loading import read_checkpoint
 from audiogan.utils.config import ConfigError
 
@@ -121,10 +122,10 @@ class RunDir:
 
     def sample_batches(self) -> list[int]:
         """The batch counts at which samples were written (one folder each), ascending."""
-        folders = (self.path / "samples").glob("batch*")
-        return sorted(
-            int(f.name.removeprefix("batch")) for f in folders if f.name.removeprefix("batch").isdigit()
+        counts = (
+            f.name.removeprefix(FOLDER_PREFIX) for f in (self.path / "samples").glob(f"{FOLDER_PREFIX}*")
         )
+        return sorted(int(count) for count in counts if count.isdigit())
 
     def samples_at(self, which: str | int = "best") -> Path:
         """The samples folder of a validation: ``best`` / ``last`` (the batch that checkpoint was saved at, or
@@ -140,4 +141,4 @@ class RunDir:
         eligible = [batch for batch in available if batch <= target]
         if not eligible:
             raise RunDirError(f"{self.path / 'samples'} has no samples at or before batch {target}")
-        return self.path / "samples" / f"batch{eligible[-1]:08d}"
+        return samples_folder(self.path / "samples", eligible[-1])

@@ -26,6 +26,14 @@ from audiogan.utils.files import atomic_write
 from audiogan.utils.images import render_spectrograms, save_png
 
 MANIFEST = "samples.json"
+# one folder of samples per validation, named after the training batches done: batch00000100
+FOLDER_PREFIX = "batch"
+
+
+def samples_folder(samples_dir: str | Path, batch: int) -> Path:
+    """The folder of the samples of the validation after ``batch`` training batches."""
+    return Path(samples_dir) / f"{FOLDER_PREFIX}{batch:08d}"
+
 
 # a sample (as the task gave it) and its rendered images {label: RGB image}
 TableRow = tuple[Sample, dict[str, np.ndarray]]
@@ -51,7 +59,7 @@ class SampleLogger(L.Callback):
         if trainer.sanity_checking or not samples:
             return
         step = pl_module.counters.batches
-        folder = self.output_dir / f"batch{step:08d}"
+        folder = samples_folder(self.output_dir, step)
         rows = []
         for sample in samples:
             for label, audio in sample.audio.items():

@@ -17,7 +17,14 @@ from audiogan.utils.config import register_resolvers
 
 pytestmark = pytest.mark.slow  # every test evaluates a checkpoint trained through train.py
 
-METRICS = ["test/mel_l1", "test/mel_l1_griffinlim", "test/mrstft", "test/mrstft_griffinlim"]
+METRICS = [
+    "test/harmonic_corr",
+    "test/harmonic_corr_griffinlim",
+    "test/mel_l1",
+    "test/mel_l1_griffinlim",
+    "test/mrstft",
+    "test/mrstft_griffinlim",
+]
 
 
 def eval_cfg(data_dir, *overrides: str):

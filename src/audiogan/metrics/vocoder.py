@@ -1,4 +1,5 @@
-"""How close resynthesised audio is to the reference: log-mel L1 and multi-resolution STFT distance."""
+"""How close resynthesised audio is to the reference: log-mel L1, multi-resolution STFT distance and
+harmonic fine-structure correlation."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ from torch import nn
 
 from audiogan.audio.features import LogMelSpectrogram
 from audiogan.losses.spectral import MultiResolutionSTFTLoss
+from audiogan.metrics.harmonics import HarmonicCorrelation
 
 
 class VocoderMetrics(nn.Module):
     """Per-batch distances between generated and reference waveforms of equal length.
 
     ``mel_l1`` is MelGAN's and HiFi-GAN's validation "mel error"; ``mrstft`` is the multi-resolution
-    STFT distance (spectral convergence + log magnitude). Lower is better for both.
+    STFT distance (spectral convergence + log magnitude); lower is better for both. ``harmonic_corr``
+    (higher is better, at most 1) says whether the harmonics are there, which the other two, dominated by the
+    spectral envelope, hardly show in the first minutes of training.
     """
 
     def __init__(self, log_mel: LogMelSpectrogram, resolutions=None):
         super().__init__()
         self.log_mel = log_mel
         self.mrstft = MultiResolutionSTFTLoss(resolutions) if resolutions else MultiResolutionSTFTLoss()
+        self.harmonic_corr = HarmonicCorrelation(log_mel)
 
     @torch.no_grad()
     def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -28,4 +33,5 @@ class VocoderMetrics(nn.Module):
         return {
             "mel_l1": (self.log_mel(generated) - self.log_mel(reference)).abs().mean(),
             "mrstft": self.mrstft(generated, reference),
+            "harmonic_corr": self.harmonic_corr(generated, reference),
         }

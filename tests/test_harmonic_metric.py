@@ -50,6 +50,13 @@ def test_the_reference_against_itself_scores_one(metric, speech):
     assert metric(speech, speech).item() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_bf16_autocast_scores_as_float32(metric, speech):
+    noisy = speech + 0.01 * torch.randn(speech.shape, generator=torch.Generator().manual_seed(1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        in_bf16 = metric(noisy, speech).item()
+    assert in_bf16 == pytest.approx(metric(noisy, speech).item(), abs=1e-5)
+
+
 def test_griffin_lim_keeps_the_harmonics(metric, speech):
     griffin_lim = GriffinLimVocoder(AUDIO)(LogMelSpectrogram(AUDIO)(speech))[:, : speech.shape[-1]]
     assert metric(griffin_lim, speech).item() > 0.8

@@ -20,6 +20,11 @@ def _to_log(magnitude: torch.Tensor, scale: str, floor: float) -> torch.Tensor:
     return 20.0 * torch.log10(magnitude)  # "db" of a magnitude
 
 
+def decibels_in_log_units(decibels: float, scale: str) -> float:
+    """A magnitude ratio of ``decibels`` dB as a difference on the log scale ``scale`` (log10, ln or db)."""
+    return float(_to_log(torch.tensor(10.0 ** (decibels / 20.0)), scale, floor=0.0))
+
+
 def _from_log(log_magnitude: torch.Tensor, scale: str) -> torch.Tensor:
     if scale == "log10":
         return torch.pow(10.0, log_magnitude)

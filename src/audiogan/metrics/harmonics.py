@@ -11,23 +11,22 @@ every harmonic where the reference has it scores 1.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiogan.audio.features import LogMelSpectrogram
+from audiogan.audio.features import LogMelSpectrogram, decibels_in_log_units
 
 
 class HarmonicCorrelation(nn.Module):
-    """Pearson correlation of the mel fine structure of generated and reference waveforms, in [-1, 1].
+    """Pearson correlation of the mel fine structure of generated and reference audio, in [-1, 1].
 
-    ``(generated, reference)``: waveforms [B, T] of equal length -> the mean over the batch of each clip's
-    correlation, over the mel bins centred below ``max_hz`` (where the bins are narrow enough to resolve a
-    voice's harmonics) and the reference's frames within ``range_db`` of its loudest in that band (silence
-    has no harmonics to match). The fine structure is the natural-log mel magnitude minus its moving average
-    over ``width`` bins. Griffin-Lim resynthesis of speech from its own mel scores about 0.97.
+    ``(generated, reference)``: log-mels [B, n_mels, frames] from ``log_mel`` (the front-end this metric is
+    built for) -> the mean over the batch of each clip's correlation, over the mel bins centred below
+    ``max_hz`` (where the bins are narrow enough to resolve a voice's harmonics) and the reference's frames
+    within ``range_db`` of its loudest in that band (silence has no harmonics to match). The fine structure is
+    the log-mel minus its moving average over ``width`` bins; the log's base does not change a correlation.
+    Griffin-Lim resynthesis of speech from its own mel scores about 0.97.
     """
 
     def __init__(
@@ -36,23 +35,21 @@ class HarmonicCorrelation(nn.Module):
         super().__init__()
         if width < 3 or width % 2 == 0:
             raise ValueError(f"HarmonicCorrelation width must be an odd number of bins >= 3, got {width}")
-        self.log_mel = log_mel
         audio = log_mel.audio
         centres_hz = log_mel.mel_basis.argmax(dim=1).float() * audio.sample_rate / audio.n_fft
         self.n_bins = int((centres_hz < max_hz).sum())
         if self.n_bins <= width:
             raise ValueError(f"HarmonicCorrelation: {self.n_bins} mel bins below {max_hz} Hz, need > {width}")
         self.width = width
-        self.range_ln = range_db / 20.0 * math.log(10.0)  # dB of magnitude -> ln
+        self.loud_range = decibels_in_log_units(range_db, audio.log)
 
-    def fine_structure(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Waveform [B, T] -> low-band log-mel [B, n_bins, frames] and its fine structure, the same shape."""
-        mel = torch.matmul(self.log_mel.mel_basis, self.log_mel.magnitude(audio))[:, : self.n_bins]
-        log_mel = mel.clamp_min(1e-5).log()
-        along_frequency = log_mel.transpose(1, 2).reshape(-1, 1, self.n_bins)
-        padded = F.pad(along_frequency, (self.width // 2, self.width // 2), mode="replicate")
-        envelope = F.avg_pool1d(padded, self.width, stride=1).reshape(log_mel.transpose(1, 2).shape)
-        return log_mel, log_mel - envelope.transpose(1, 2)
+    def fine_structure(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel [B, n_mels, frames] -> the fine structure of its low band [B, n_bins, frames]."""
+        low_band = log_mel[:, : self.n_bins].transpose(1, 2)  # [B, frames, n_bins]
+        half = self.width // 2
+        padded = F.pad(low_band.reshape(-1, 1, self.n_bins), (half, half), mode="replicate")
+        envelope = F.avg_pool1d(padded, self.width, stride=1).reshape(low_band.shape)
+        return (low_band - envelope).transpose(1, 2)
 
     @torch.no_grad()
     def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -61,12 +58,11 @@ class HarmonicCorrelation(nn.Module):
             return self._correlation(generated.float(), reference.float())
 
     def _correlation(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-        reference_mel, reference_fine = self.fine_structure(reference)
-        _, generated_fine = self.fine_structure(generated)
-        loudness = reference_mel.amax(dim=1)  # [B, frames]
+        reference_fine, generated_fine = self.fine_structure(reference), self.fine_structure(generated)
+        loudness = reference[:, : self.n_bins].amax(dim=1)  # [B, frames]
         scores = []
         for ref, gen, loud in zip(reference_fine, generated_fine, loudness, strict=True):
-            frames = loud >= loud.max() - self.range_ln
+            frames = loud >= loud.max() - self.loud_range
             pair = torch.stack([ref[:, frames].flatten(), gen[:, frames].flatten()])
             scores.append(torch.corrcoef(pair)[0, 1].nan_to_num(0.0))  # a constant output: no correlation
         return torch.stack(scores).mean()

@@ -30,8 +30,9 @@ class VocoderMetrics(nn.Module):
     def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> dict[str, torch.Tensor]:
         generated = generated.reshape(reference.shape[0], -1)[:, : reference.shape[-1]]
         reference = reference.reshape(reference.shape[0], -1)
+        generated_mel, reference_mel = self.log_mel(generated), self.log_mel(reference)
         return {
-            "mel_l1": (self.log_mel(generated) - self.log_mel(reference)).abs().mean(),
+            "mel_l1": (generated_mel - reference_mel).abs().mean(),
             "mrstft": self.mrstft(generated, reference),
-            "harmonic_corr": self.harmonic_corr(generated, reference),
+            "harmonic_corr": self.harmonic_corr(generated_mel, reference_mel),
         }

@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 
 from audiogan.export import inference_copy
 from audiogan.models.fast_inference import FastMelGANGenerator
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
 from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -5,7 +5,7 @@ Run: ``python -m benchmarks.learning [family ...]`` (every family with a learnin
 A family's learning run is ``conf/experiment/<family>_learning.yaml`` (full size, for a GPU) or, on a machine
 without one, ``<family>_learning_cpu.yaml`` when it exists (sizes reduced to fit about 10 minutes on 2 CPU
 cores). The benchmark runs ``train.py experiment=<that>`` as a user would, reads the run's validations back
-(``audiogan.run_dir``) and checks the config's ``learning`` block on the last one::
+(``audiogan.runs.run_dir``) and checks the config's ``learning`` block on the last one::
 
     learning:
       metric: val/mel_l1               # the curve
@@ -37,8 +37,8 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from audiogan.run_dir import RunDir, Validation
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
+from audiogan.runs.run_dir import RunDir, Validation
 from audiogan.utils.files import atomic_write
 from audiogan.utils.images import plt
 from benchmarks.timing import device_name

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from audiogan.audio.io import save_audio
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = {"reference": "reference", "generated": "output", "griffinlim": "baseline"}
@@ -64,7 +64,7 @@ def fake_run(folder: Path, clips: int, seconds: float, rate: int = 22050, valida
 
 
 def bench(runs: int = 3, clips: int = 8, seconds: float = 6.0) -> dict:
-    from audiogan import report
+    from audiogan.commands import report
 
     with tempfile.TemporaryDirectory() as tmp:
         folders = [fake_run(Path(tmp) / f"run{i}", clips, seconds) for i in range(runs)]

@@ -24,9 +24,10 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class
 
-from audiogan.tasks.base import Schedule
-from audiogan.train import build_datamodule, build_task, compile_networks
-from audiogan.utils.config import compose_config, to_dict
+from audiogan.commands.train import build_datamodule, build_task, compile_networks
+from audiogan.runs.resolvers import compose_config
+from audiogan.tasks.schedule import Schedule
+from audiogan.utils.config import to_dict
 from benchmarks.timing import bench_conditions, summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -54,8 +55,8 @@ def stages_of(family: str) -> list[str | None]:
     """The stages timed apart: each stage of a curriculum (or warm-up + adversarial), else the whole task."""
     task = compose_config(CONF, [f"model={family}"]).model.task
     options_type = get_class(task._target_).stage_options
-    phases = Schedule(**to_dict(task.schedule), options_type=options_type).phases
-    return [stage.name for stage in phases] if len(phases) > 1 else [None]
+    stages = Schedule(**to_dict(task.schedule), options_type=options_type).stages
+    return [stage.name for stage in stages] if len(stages) > 1 else [None]
 
 
 def _config(family: str, device: str, stage: str | None):
@@ -131,8 +132,9 @@ def bench_training(
     cfg = _config(family, device, stage)
     with bench_conditions(torch.device(device), threads) as conditions:
         task = build_task(cfg)
-        phase = task.schedule.phases[task.schedule.phase_at(task.schedule.first_batch)[0]]
-        cycle = phase.n_d if phase.adversarial else 1
+        first, _ = task.schedule.stage_at(task.schedule.first_batch)
+        timed = task.schedule.stages[first]
+        cycle = timed.n_d if timed.adversarial else 1
         datamodule, batch = repeating_first_batch(cfg, (1 + MAX_CYCLES) * cycle)
         if compile:
             compile_networks(task, {"backend": "inductor"})

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from audiogan.train import build_task
-from audiogan.utils.config import compose_config
+from audiogan.commands.train import build_task
+from audiogan.runs.resolvers import compose_config
 from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -39,8 +39,8 @@ def bench(
     with bench_conditions(dev, threads, seed) as conditions:
         task = _task("voice_conversion")
         griffin_lim = task.inference_module().to(dev)
-        melgan = task.inference_module(vocoder=_task("melgan").mel_vocoder(task.audio)).to(dev)
-        speech = 0.1 * torch.randn(int(seconds * task.audio.sample_rate), device=dev)
+        melgan = task.inference_module(vocoder=_task("melgan").mel_vocoder(task.audio_config)).to(dev)
+        speech = 0.1 * torch.randn(int(seconds * task.audio_config.sample_rate), device=dev)
         mel = griffin_lim.log_mel(speech[None])
 
         def generator_only():

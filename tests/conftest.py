@@ -13,7 +13,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
 
 # Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
 torch.set_num_threads(1)
@@ -54,7 +54,7 @@ TINY_VC = smoke("voice_conversion")
 
 def fitted_datamodule(cfg) -> L.LightningDataModule:
     """The composed config's datamodule, prepared and set up for fitting, as train.py builds it."""
-    from audiogan.train import build_datamodule
+    from audiogan.commands.train import build_datamodule
 
     OmegaConf.resolve(cfg)
     data = build_datamodule(cfg)
@@ -124,9 +124,10 @@ def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path
 
 
 def trained_in_process(overrides: list[str], data_dir: Path, run_dir: Path) -> Path:
-    """``run_dir`` after ``audiogan.train.run`` (what train.py calls) with ``overrides``: a run for the other
-    commands to read, without a subprocess' start-up (train.py itself is tested with ``trained_run``)."""
-    from audiogan.train import run
+    """``run_dir`` after ``audiogan.commands.train.run`` (what train.py calls) with ``overrides``: a run for
+    the other commands to read, without a subprocess' start-up (train.py itself is tested with
+    ``trained_run``)."""
+    from audiogan.commands.train import run
 
     cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={run_dir.parent}", *overrides])
     with open_dict(cfg):

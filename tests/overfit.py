@@ -7,7 +7,7 @@ import torch
 from conftest import fitted_datamodule, quiet_trainer
 from torch.utils.data import DataLoader, Dataset
 
-from audiogan.train import build_task
+from audiogan.commands.train import build_task
 
 
 class OneBatch(Dataset):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import CONF
 
-from audiogan import report
-from audiogan.utils.config import compose_config
+from audiogan.commands import report
+from audiogan.runs.resolvers import compose_config
 
 
 def write_report(output_dir: Path, *overrides: str) -> Path:

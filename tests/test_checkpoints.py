@@ -11,16 +11,10 @@ import soundfile as sf
 import torch
 from conftest import TINY_MELGAN, run_cli
 
-from audiogan.checkpoint_loading import (
-    RUN_CONFIG_KEY,
-    DamagedCheckpointError,
-    init_from,
-    load_task,
-    read_checkpoint,
-)
-from audiogan.resume import resume_checkpoint
-from audiogan.train import build_task
-from audiogan.utils.config import ConfigError
+from audiogan.commands.train import build_task
+from audiogan.errors import ConfigError, DamagedCheckpointError
+from audiogan.runs.checkpoints import RUN_CONFIG_KEY, init_from, load_task, read_checkpoint
+from audiogan.runs.resume import resume_checkpoint
 
 pytestmark = pytest.mark.slow  # every test starts from a run trained through train.py
 
@@ -101,7 +95,7 @@ def test_last_skips_a_damaged_last_checkpoint_for_the_newest_intact_one(smoke_ru
     (best,) = (run / "checkpoints").glob("best-*.ckpt")
     for bad in damaged:
         shutil.copy(bad, run / "checkpoints" / "last.ckpt")
-        with caplog.at_level(logging.WARNING, logger="audiogan.resume"):
+        with caplog.at_level(logging.WARNING, logger="audiogan.runs.resume"):
             assert resume_checkpoint("last", str(run)) == str(best)
         assert "skipping checkpoint" in caplog.text and "last.ckpt" in caplog.text
     best.unlink()

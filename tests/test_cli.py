@@ -16,7 +16,7 @@ from hydra.types import RunMode
 from matplotlib.image import imread
 from omegaconf import read_write
 
-from audiogan.utils.config import compose_config, wandb_group
+from audiogan.runs.resolvers import compose_config, wandb_group
 
 
 def _runs(log_dir: Path, kind: str = "runs") -> list[Path]:

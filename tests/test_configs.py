@@ -13,9 +13,9 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from audiogan.audio.config import AudioConfig
+from audiogan.commands.train import build_datamodule, build_task
 from audiogan.losses.adversarial import HingeLoss, LSGANLoss
-from audiogan.train import build_datamodule, build_task
-from audiogan.utils.config import compose_config, register_resolvers
+from audiogan.runs.resolvers import compose_config, register_resolvers
 
 # groups whose options replace a node of train.yaml; hydra/ and datamodule/ are checked through the others
 GROUPS = ["model", "data", "loss", "audio", "trainer", "logger", "callbacks", "experiment", "paths", "debug"]
@@ -90,7 +90,7 @@ def test_every_model_has_the_keys_others_read(option):
     ids=["model_default", "loss_option", "experiment"],
 )
 def test_the_chosen_loss_is_the_one_the_task_trains_with(compose_cfg, overrides, objective):
-    assert type(build_task(generator_on_meta(compose_cfg(*overrides))).adversarial) is objective
+    assert type(build_task(generator_on_meta(compose_cfg(*overrides))).gan_loss) is objective
 
 
 def test_paper_experiment_trains_both_networks_with_the_papers_adam(compose_cfg):

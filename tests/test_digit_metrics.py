@@ -10,10 +10,10 @@ import scipy.linalg
 import torch
 from corpus_fixtures import make_speech_commands
 
-from audiogan import digit_classifier
+from audiogan.commands import digit_classifier
+from audiogan.commands.digit_classifier import load_clips, load_or_train, train_digit_classifier
 from audiogan.data.corpora.base import Utterance
 from audiogan.data.corpora.speech_commands import SpeechCommands
-from audiogan.digit_classifier import load_clips, load_or_train, train_digit_classifier
 from audiogan.metrics.digits import (
     CLIP_SAMPLES,
     DigitClassifier,

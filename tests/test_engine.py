@@ -9,7 +9,8 @@ from conftest import quiet_trainer
 from lightning.pytorch.plugins.precision import MixedPrecision
 from torch.utils.data import DataLoader, Dataset
 
-from audiogan.tasks.base import GANTask, NonFiniteLossError
+from audiogan.errors import NonFiniteLossError
+from audiogan.tasks.base import GANTask
 from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
 
 SGD = {"_target_": "torch.optim.SGD", "lr": 0.1}
@@ -295,11 +296,6 @@ def test_validations_log_the_batch_count_and_the_seconds_trained_which_carry_ove
     assert batches == 6.0 and seconds > saved  # the clock goes on from the checkpoint's
 
 
-def test_schedule_rejects_bad_ratio():
-    with pytest.raises(ValueError, match="n_d and n_g must be >= 1"):
-        ToyTask(schedule={"n_d": 0})
-
-
 CURRICULUM = [
     {"name": "pretrain", "batches": 3, "adversarial": False, "lr": {"generator": 0.5}},
     {"name": "finetune", "batches": 2, "adversarial": False, "lr": {"generator": 0.05}},
@@ -349,8 +345,3 @@ def test_resume_inside_a_stage_reapplies_its_settings(tmp_path):
     assert resumed.stages_started == ["gan"] and resumed.counters.batches == 9
     assert resumed.optimizers()[1].param_groups[0]["lr"] == 0.2
     assert resumed.counters.d_updates == 4 and resumed.counters.g_updates == 7
-
-
-def test_only_the_last_stage_may_be_open_ended():
-    with pytest.raises(ValueError, match="only the last stage"):
-        ToyTask(schedule={"stages": [{"name": "a"}, {"name": "b", "batches": 2}]})

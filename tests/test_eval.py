@@ -11,20 +11,20 @@ from conftest import CONF, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from audiogan.checkpoint_loading import load_task, run_config
-from audiogan.evaluate import eval_config, evaluate
-from audiogan.utils.config import register_resolvers
+from audiogan.commands.evaluate import eval_config, evaluate
+from audiogan.runs.checkpoints import load_task, run_config
+from audiogan.runs.resolvers import register_resolvers
 
 pytestmark = pytest.mark.slow  # every test evaluates a checkpoint trained through train.py
 
-METRICS = [
-    "test/harmonic_corr",
-    "test/harmonic_corr_griffinlim",
-    "test/mel_l1",
-    "test/mel_l1_griffinlim",
-    "test/mrstft",
-    "test/mrstft_griffinlim",
-]
+# each vocoder score on the family's front-end and on the shared evaluation front-end, and Griffin-Lim's
+SCORES = ["harmonic_corr", "mel_l1", "mrstft"]
+METRICS = sorted(
+    f"test/{front_end}{score}{baseline}"
+    for front_end in ("", "shared_")
+    for score in SCORES
+    for baseline in ("", "_griffinlim")
+)
 
 
 def eval_cfg(data_dir, *overrides: str):

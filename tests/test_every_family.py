@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,15 @@ import yaml
 from conftest import CONF, families, run_cli, smoke
 from omegaconf import open_dict
 
-from audiogan.checkpoint_loading import load_task
+import audiogan
+from audiogan.commands.train import build_task, run
+from audiogan.errors import UnsupportedCommand
 from audiogan.export import export_onnx, export_torchscript, run_onnx
-from audiogan.tasks.base import UnsupportedCommand
-from audiogan.train import build_task, run
-from audiogan.utils.config import compose_config
+from audiogan.inference.audio_model import Audio
+from audiogan.runs.checkpoints import load_task
+from audiogan.runs.resolvers import compose_config
+from audiogan.runs.run_dir import RunDir
+from audiogan.tasks.roles import Exportable, MelVocoding, Resynthesizer, Sampler, require
 
 pytestmark = pytest.mark.slow  # every check trains or runs a command
 FAMILIES = families()
@@ -36,7 +41,7 @@ NO_SKIP = "++model.task.schedule.d_loss_threshold=null"
 
 def scheduled_counters(task) -> dict[str, int]:
     """The engine counters after the task's whole budget when no D update is skipped, per its schedule."""
-    updates = [task.updates_for(i) for i in range(task.schedule.max_batches)]
+    updates = [task.schedule.updates_for(i) for i in range(task.schedule.max_batches)]
     d_updates, g_updates = sum(d for d, _ in updates), sum(g for _, g in updates)
     return {"batches": len(updates), "d_updates": d_updates, "g_updates": g_updates, "d_skipped": 0}
 
@@ -131,10 +136,10 @@ def _other_shapes(spec) -> list[tuple[int, ...]]:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_exports_equal_pytorch_at_other_shapes(compose_cfg, tmp_path, family):
     torch.manual_seed(0)
-    try:
-        spec = build_task(compose_cfg(*smoke(family))).export_spec()
-    except UnsupportedCommand:
+    task = build_task(compose_cfg(*smoke(family)))
+    if not isinstance(task, Exportable):
         pytest.skip(f"{family} exports nothing")
+    spec = task.export_spec()
     with torch.no_grad():  # statistics away from their initial values, so that eval mode matters
         for buffer in spec.module.buffers():
             if buffer.is_floating_point():
@@ -163,7 +168,7 @@ def test_infer_processes_a_file_at_its_rate_and_length(smoke_run, data_dir, tmp_
     )
     result = run_cli("infer.py", *args, data_dir=data_dir, log_dir=tmp_path)
     try:
-        load_task(ckpt).inference_module()
+        require(load_task(ckpt), Resynthesizer, "infer.py input=")
     except UnsupportedCommand as refusal:  # e.g. an unconditional generator: refused in one line, by name
         assert result.returncode == 1 and f"UnsupportedCommand: {refusal}" in result.stdout
         assert "Traceback" not in result.stdout
@@ -186,3 +191,35 @@ def test_eval_scores_the_test_split_with_the_runs_settings(smoke_run, data_dir, 
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics and all(name.startswith("test/") for name in metrics)
     assert any(math.isfinite(value) for value in metrics.values())
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_audiogan_load_gives_what_the_family_offers(smoke_run, family):
+    ckpt = smoke_run(family) / "checkpoints" / "last.ckpt"
+    model, task = audiogan.load(ckpt), load_task(ckpt)
+    rate = 16000
+    speech = 0.3 * torch.sin(2 * torch.pi * 220 * torch.arange(rate // 2) / rate)
+    if isinstance(task, Sampler):
+        clips = model.sample(2, seed=0)
+        assert clips.waveform.shape[0] == 2 and torch.isfinite(clips.waveform).all()
+        return
+    output = model(speech, rate)  # any rate in, the model's rate out, as long as the input
+    assert isinstance(output, Audio) and output.sample_rate == task.audio_config.sample_rate
+    assert output.waveform.shape == (round(0.5 * output.sample_rate),)
+    if isinstance(task, MelVocoding):
+        mel = model.log_mel(speech, rate)
+        audio = model.vocode(mel)
+        assert mel.shape[0] == task.audio_config.n_mels and torch.isfinite(audio.waveform).all()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_report_shows_the_familys_run_and_clips(smoke_run, tmp_path, family):
+    from report_fixtures import runs_override, write_report
+
+    run_dir = smoke_run(family)
+    page = write_report(tmp_path / "report", runs_override(run_dir))
+    html = page.read_text()
+    run = RunDir(run_dir)
+    assert f"{run.family}/{run.name}" in html and run.checkpoint("best").name in html
+    assert all((page.parent / src).is_file() for src in re.findall(r'src="([^"]+)"', html))
+    assert any(src.endswith((".wav", ".png")) for src in re.findall(r'src="([^"]+)"', html))

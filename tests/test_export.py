@@ -10,14 +10,15 @@ import pytest
 import torch
 from test_infer import infer_cfg
 
+from audiogan.commands.export import ONNX_NAME
+from audiogan.commands.infer import run
+from audiogan.errors import ConfigError
 from audiogan.export import run_onnx
-from audiogan.infer import ONNX_NAME, run
-from audiogan.utils.config import ConfigError
 
 
 @pytest.mark.slow
 def test_infer_exports_onnx_from_a_checkpoint(melgan_ckpt, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="audiogan.infer")
+    caplog.set_level(logging.INFO, logger="audiogan.commands.export")
     assert run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=onnx")) is None
     assert [p.name for p in tmp_path.iterdir()] == [ONNX_NAME]  # complete: no temporary file left beside
     onnx.checker.check_model(str(tmp_path / ONNX_NAME), full_check=True)

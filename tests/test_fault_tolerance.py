@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
 from audiogan.callbacks.preemption import Preempted, StopOnSignal
-from audiogan.resume import resume_checkpoint, run_dir_name
+from audiogan.runs.resume import resume_checkpoint, run_dir_name
 
 BUDGET, EVERY = 60, 3
 # one fixed command, relaunched after every kill as a requeued cluster job would be

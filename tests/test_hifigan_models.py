@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 
 from audiogan.models.hifigan import HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator
 from audiogan.models.layers import remove_weight_norm
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
 
 
 def _params(module: torch.nn.Module) -> int:

@@ -12,7 +12,8 @@ from conftest import CONF, run_cli
 from hydra import compose, initialize_config_dir
 
 from audiogan.cli import exit_on_user_error
-from audiogan.infer import TORCHSCRIPT_NAME, run
+from audiogan.commands.export import TORCHSCRIPT_NAME
+from audiogan.commands.infer import run
 
 pytestmark = pytest.mark.slow  # every test runs a checkpoint trained through train.py
 

@@ -9,8 +9,8 @@ import shutil
 import pytest
 from conftest import CONF, families
 
-from audiogan.run_dir import RunDir, Validation
-from audiogan.utils.config import compose_config
+from audiogan.runs.resolvers import compose_config
+from audiogan.runs.run_dir import RunDir, Validation
 from benchmarks import learning
 from benchmarks.learning import Criterion
 

@@ -10,7 +10,7 @@ from conftest import TINY_MELGAN
 from omegaconf import open_dict
 from overfit import early_late, overfit
 
-from audiogan.train import run
+from audiogan.commands.train import run
 
 pytestmark = pytest.mark.slow  # every test trains for several batches
 

@@ -213,7 +213,7 @@ def test_tiny_speech_noisy_mixes_training_crops_and_fixes_validation(compose_cfg
     again = datamodule(compose_cfg, "data=tiny_speech_noisy")
     for first, second in zip(data.val_dataloader(), again.val_dataloader(), strict=True):
         assert first["noisy"].shape == (1, 4000) and torch.equal(first["noisy"], second["noisy"])
-    assert data.audio.sample_rate == 16_000
+    assert data.audio_config.sample_rate == 16_000
 
 
 def test_librispeech_noisy_takes_noise_and_rooms_from_folders(compose_cfg, tmp_path):

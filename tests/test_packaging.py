@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 import audiogan.cli
 from audiogan.export import ExportSpec, export_onnx
-from audiogan.extras import EXTRAS, MissingExtraError, require_for_overrides
+from audiogan.utils.extras import EXTRAS, MissingExtraError, require_for_overrides
 
 COMMANDS = ("train", "eval", "infer", "sample", "convert", "report")
 
@@ -115,7 +115,7 @@ def test_a_user_config_folder_adds_a_corpus_without_copying_the_tree(data_dir, t
 
 @pytest.fixture
 def without(monkeypatch):
-    """``without(*modules)``: those modules look uninstalled to audiogan.extras."""
+    """``without(*modules)``: those modules look uninstalled to audiogan.utils.extras."""
 
     def _hide(*modules: str) -> None:
         find_spec = importlib.util.find_spec

@@ -10,8 +10,8 @@ from test_engine import CURRICULUM, Batches, ToyTask
 from torch.utils.data import DataLoader
 
 from audiogan.callbacks.progress import BudgetProgressBar
-from audiogan.train import build_trainer
-from audiogan.utils.config import compose_config
+from audiogan.commands.train import build_trainer
+from audiogan.runs.resolvers import compose_config
 
 
 class Record(L.Callback):

@@ -16,8 +16,8 @@ import audiogan.cli
 from audiogan.report.answers import preference_table, preferences
 from audiogan.report.blind import AnswersError, BlindKey
 from audiogan.report.collect import read_clips
-from audiogan.run_dir import RunDir, RunDirError
-from audiogan.tasks.base import Sample
+from audiogan.runs.run_dir import RunDir, RunDirError
+from audiogan.samples import Sample
 
 pytestmark = pytest.mark.slow  # reads what train.py leaves (the session's smoke runs)
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from audiogan.run_dir import RunDir, RunDirError
+from audiogan.runs.run_dir import RunDir, RunDirError
 
 pytestmark = pytest.mark.slow  # reads what train.py leaves (the session's smoke run)
 

@@ -13,10 +13,10 @@ from conftest import TINY_SPECGAN, quiet_trainer, run_cli, trained_in_process
 from matplotlib.image import imread
 from torch.utils.data import DataLoader
 
-from audiogan.checkpoint_loading import load_task
+from audiogan.commands.digit_classifier import train_digit_classifier
+from audiogan.commands.train import build_datamodule, build_task, run
 from audiogan.data.corpora.tiny_speech import TinySpeech
-from audiogan.digit_classifier import train_digit_classifier
-from audiogan.train import build_datamodule, build_task, run
+from audiogan.runs.checkpoints import load_task
 
 # four samples and four validation clips (the shared toy config keeps two), and no more generated for metrics
 SPECGAN_4 = [*TINY_SPECGAN, "model.task.samples_to_log=4", "model.val_clips=4", "model.task.metric_samples=4"]

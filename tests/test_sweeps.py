@@ -10,8 +10,8 @@ import pytest
 from conftest import TINY_MELGAN, run_cli
 from hydra.core.hydra_config import HydraConfig
 
-from audiogan.launch import SLURM_LAUNCHER, check_launch
-from audiogan.utils.config import ConfigError
+from audiogan.commands.launch import SLURM_LAUNCHER, check_launch
+from audiogan.errors import ConfigError
 
 
 @pytest.mark.slow

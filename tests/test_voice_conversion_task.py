@@ -16,11 +16,11 @@ from matplotlib.image import imread
 from torch.utils.data import DataLoader, Dataset
 
 from audiogan.cli import exit_on_user_error
+from audiogan.commands.infer import run
+from audiogan.commands.train import build_datamodule, build_task
 from audiogan.data.corpora.tiny_speech import TinySpeech
 from audiogan.data.parallel import ParallelMels
-from audiogan.infer import run
 from audiogan.tasks.voice_conversion import VoiceConversionTask
-from audiogan.train import build_datamodule, build_task
 
 N_MELS = 80
 
@@ -50,9 +50,9 @@ def _task(compose_cfg, *overrides):
 
 
 def test_the_objective_smooths_real_labels_as_configured_and_the_task_keeps_the_users_value(compose_cfg):
-    assert _task(compose_cfg).adversarial.real_target == 0.9  # BCE, real label 0.9 by default
-    assert _task(compose_cfg, "loss.label_smoothing=0.2").adversarial.real_target == 0.8
-    assert _task(compose_cfg, "loss=bce").adversarial.real_target == 1.0
+    assert _task(compose_cfg).gan_loss.real_target == 0.9  # BCE, real label 0.9 by default
+    assert _task(compose_cfg, "loss.label_smoothing=0.2").gan_loss.real_target == 0.8
+    assert _task(compose_cfg, "loss=bce").gan_loss.real_target == 1.0
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_one_discriminator_then_two_generator_updates_per_batch_and_epochs_budge
         "model.task.schedule.max_batches=null",
         "model.task.schedule.d_loss_threshold=null",
     )
-    assert task.adversarial.real_target == 0.9  # label smoothing 0.1 reaches the BCE objective
+    assert task.gan_loss.real_target == 0.9  # label smoothing 0.1 reaches the BCE objective
     trainer = quiet_trainer(limit_val_batches=0)
     trainer.fit(task, train_dataloaders=DataLoader(RandomPairs(3), batch_size=1))
     assert task.schedule.max_batches == 6
@@ -229,7 +229,7 @@ def test_convert_refuses_other_checkpoints_by_name(vc_run, source_files, melgan_
 
 
 def test_d_loss_threshold_skips_a_discriminator_that_separates_and_updates_one_that_does_not(compose_cfg):
-    objective = _task(compose_cfg).adversarial  # BCE, real label 0.9, (L_real + L_fake) / 2
+    objective = _task(compose_cfg).gan_loss  # BCE, real label 0.9, (L_real + L_fake) / 2
     threshold = compose_cfg(*TINY_VC).model.task.schedule.d_loss_threshold
     separating = objective.discriminator([torch.full((4,), math.log(9.0))], [torch.full((4,), -8.0)])
     at_chance = objective.discriminator([torch.zeros(4)], [torch.zeros(4)])

@@ -1,6 +1,6 @@
 """The Python API: ``audiogan.load(path)`` gives a trained family's inference object.
 
-    vocoder = audiogan.load("melgan.ckpt")            # MelGAN: vocoder.vocode(log_mel), vocoder(wave, rate)
+    vocoder = audiogan.load("melgan.ckpt")            # vocoder.vocode(log_mel), vocoder(wave, rate)
     denoiser = audiogan.load("denoiser.ckpt")         # denoiser(wave, rate), any length
     converter = audiogan.load("vc.ckpt", vocoder="melgan.ckpt")   # converter(wave, rate)
     generator = audiogan.load("specgan.ckpt")         # generator.sample(n, seed=0)
@@ -12,51 +12,28 @@ Waveforms go in as [T] or [B, T] tensors or arrays at any rate (resampled to the
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 import torch
-from torch import nn
 
-from audiogan.audio.io import resample
-from audiogan.checkpoint_loading import load_task
+from audiogan.inference.audio_model import Audio, AudioModel
+from audiogan.runs.checkpoints import load_task, load_vocoder
+from audiogan.tasks.roles import PythonAPI, Resynthesizer, require
 
-
-class Audio(NamedTuple):
-    """A waveform [T] (or [B, T] for a batch) in [-1, 1], float32, and its sample rate in Hz."""
-
-    waveform: torch.Tensor
-    sample_rate: int
-
-
-class AudioModel:
-    """A family's inference module (waveform [T] at its ``sample_rate`` -> waveform [T]) for Python callers:
-    ``model(waveform, sample_rate)`` takes [T] or [B, T] at any rate and returns :class:`Audio` at the
-    model's rate, each item as long as its input. ``device``: where the module runs."""
-
-    def __init__(self, module: nn.Module, device: torch.device):
-        self.module = module.to(device).eval()
-        self.sample_rate = int(module.sample_rate)
-        self.device = device
-
-    def _at_model_rate(self, waveform: torch.Tensor | np.ndarray, sample_rate: int) -> torch.Tensor:
-        waveform = torch.as_tensor(waveform, dtype=torch.float32)
-        if waveform.dim() not in (1, 2):
-            raise ValueError(f"expected a waveform [T] or a batch [B, T], got shape {tuple(waveform.shape)}")
-        return resample(waveform, int(sample_rate), self.sample_rate).to(self.device)
-
-    @torch.inference_mode()
-    def __call__(self, waveform: torch.Tensor | np.ndarray, sample_rate: int) -> Audio:
-        audio = self._at_model_rate(waveform, sample_rate)
-        outputs = [self.module(clip) for clip in audio.reshape(-1, audio.shape[-1])]
-        return Audio(torch.stack(outputs).reshape(audio.shape), self.sample_rate)
+__all__ = ["Audio", "AudioModel", "load"]
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu", **options: Any) -> Any:
-    """The inference object of the family a checkpoint trained (see the module docstring).
+    """The inference object of the family a checkpoint trained (see the module docstring): the family's own
+    (its ``python_api``), else its inference module taking waveforms at any rate (:class:`AudioModel`).
 
-    ``options`` go to the family (voice conversion: ``vocoder=`` a MelGAN checkpoint path or a loaded
+    ``options`` go to the family (voice conversion: ``vocoder=`` a vocoder checkpoint path or a loaded mel
     vocoder, ``griffin_lim_iters=``). A checkpoint file alone is enough: it carries its run's config.
     """
     task = load_task(path, map_location=str(device)).to(device).eval()
-    return task.python_api(**options)
+    if isinstance(options.get("vocoder"), (str, os.PathLike)):
+        options["vocoder"] = load_vocoder(options["vocoder"], task.audio_config, device)
+    if isinstance(task, PythonAPI):
+        return task.python_api(**options)
+    module = require(task, Resynthesizer, "audiogan.load").inference_module(**options)
+    return AudioModel(module, task.device)

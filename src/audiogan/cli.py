@@ -16,14 +16,14 @@ from pathlib import Path
 import hydra
 from hydra.errors import InstantiationException
 
-from audiogan import evaluate, infer, report, sample, train
 from audiogan.audio.io import AudioFileError
 from audiogan.callbacks.preemption import Preempted
+from audiogan.commands import evaluate, infer, report, sample, train
 from audiogan.data.corpora.base import CorpusNotFoundError
-from audiogan.extras import require_for_overrides
-from audiogan.tasks.base import NonFiniteLossError
+from audiogan.errors import ConfigError, NonFiniteLossError
+from audiogan.runs.resolvers import register_resolvers
 from audiogan.tasks.voice_conversion import VoiceConversionTask
-from audiogan.utils.config import ConfigError, register_resolvers
+from audiogan.utils.extras import require_for_overrides
 
 # absolute, so that Hydra reads the files wherever the package is installed (a pkg:// path would need an
 # __init__.py in every config folder)

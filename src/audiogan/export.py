@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from audiogan.extras import require
 from audiogan.models.layers import remove_weight_norm
+from audiogan.utils.extras import require
 from audiogan.utils.files import atomic_write
 
 ONNX_OPSET = 17

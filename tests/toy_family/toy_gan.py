@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiogan.export import ExportSpec, inference_copy
-from audiogan.tasks.base import GANTask, Sample
+from audiogan.samples import Sample
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.roles import Exportable, Resynthesizer
 
 
 class ToyGenerator(nn.Module):
@@ -55,7 +57,7 @@ class ToyIdentity(nn.Module):
         return self.generator(audio.reshape(1, 1, -1)).reshape(-1)
 
 
-class ToyTask(GANTask):
+class ToyTask(GANTask, Resynthesizer, Exportable):
     """Adversarial objective + L1 to the input; validation scores the L1 next to silence's."""
 
     def generate(self, batch):
@@ -66,23 +68,23 @@ class ToyTask(GANTask):
             self.discriminator(batch["audio"].unsqueeze(1)),
             self.discriminator(generated["fake"].detach()),
         )
-        loss = self.adversarial.discriminator([real], [fake])
+        loss = self.gan_loss.discriminator([real], [fake])
         return loss, {"train/d_loss": loss}, {}
 
     def generator_loss(self, batch, generated, adversarial, from_discriminator):
         loss = F.l1_loss(generated["fake"].squeeze(1), batch["audio"])
         if adversarial:
-            loss = loss + self.adversarial.generator([self.discriminator(generated["fake"])])
+            loss = loss + self.gan_loss.generator([self.discriminator(generated["fake"])])
         return loss, {"train/g_loss": loss}
 
     def evaluate(self, batch, batch_idx):
         audio = batch["audio"]
         output = self.generator(audio.unsqueeze(1)).squeeze(1)
         scores = {"l1": F.l1_loss(output, audio), "l1_silence": audio.abs().mean()}
-        return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio={"output": output[0]})
+        return scores, Sample(f"clip{batch_idx}", self.audio_config.sample_rate, audio={"output": output[0]})
 
     def inference_module(self) -> nn.Module:
-        return ToyIdentity(self.generator, self.audio.sample_rate)
+        return ToyIdentity(self.generator, self.audio_config.sample_rate)
 
     def export_spec(self) -> ExportSpec:
         return ExportSpec(

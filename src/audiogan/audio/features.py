@@ -33,58 +33,63 @@ def _from_log(log_magnitude: torch.Tensor, scale: str) -> torch.Tensor:
     return torch.pow(10.0, log_magnitude / 20.0)
 
 
-def mel_filterbank(audio: AudioConfig) -> torch.Tensor:
+def mel_filterbank(config: AudioConfig) -> torch.Tensor:
     """The mel filterbank [n_mels, n_freqs] of a front-end."""
     fbank = torchaudio.functional.melscale_fbanks(
-        n_freqs=audio.n_fft // 2 + 1,
-        f_min=audio.fmin,
-        f_max=audio.mel_fmax,
-        n_mels=audio.n_mels,
-        sample_rate=audio.sample_rate,
-        norm=audio.mel_norm,
-        mel_scale=audio.mel_scale,
+        n_freqs=config.n_fft // 2 + 1,
+        f_min=config.fmin,
+        f_max=config.mel_fmax,
+        n_mels=config.n_mels,
+        sample_rate=config.sample_rate,
+        norm=config.mel_norm,
+        mel_scale=config.mel_scale,
     )
     return fbank.T.contiguous()
 
 
 class LogMelSpectrogram(nn.Module):
-    """Log-mel as the MelGAN / HiFi-GAN vocoders compute it.
+    """Log-mel of a waveform as front-end ``config`` describes it (framing, filterbank, log: AudioConfig).
 
-    The waveform is reflect-padded by (n_fft - hop) / 2 on each side and framed without centring, so
-    T samples give exactly T // hop frames and a vocoder's output length is frames * hop.
-    Computed in float32 whatever the autocast dtype, because STFT and log need the range.
+    Uncentred framing (MelGAN, HiFi-GAN) reflect-pads the waveform by (n_fft - hop) / 2 on each side, so T
+    samples give exactly T // hop frames and a vocoder's output is frames * hop samples long; centred framing
+    (Vocos) gives T // hop + 1 frames (``config.frames``). Computed in float32 whatever the autocast dtype,
+    because STFT and log need the range.
     """
 
-    def __init__(self, audio: AudioConfig):
+    def __init__(self, config: AudioConfig):
         super().__init__()
-        self.audio = audio
-        self.pad = (audio.n_fft - audio.hop_length) // 2
-        self.register_buffer("window", torch.hann_window(audio.win_length), persistent=False)
-        self.register_buffer("mel_basis", mel_filterbank(audio), persistent=False)  # [n_mels, n_freqs]
+        self.config = config
+        self.pad = 0 if config.center else (config.n_fft - config.hop_length) // 2
+        self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)
+        self.register_buffer("mel_basis", mel_filterbank(config), persistent=False)  # [n_mels, n_freqs]
 
     def magnitude(self, audio: torch.Tensor) -> torch.Tensor:
         """Linear STFT magnitude [B, n_freqs, frames] of a waveform [B, T] or [B, 1, T]."""
         if audio.dim() == 3:
             audio = audio.squeeze(1)
         with torch.autocast(audio.device.type, enabled=False):
-            audio = torch.nn.functional.pad(audio.float().unsqueeze(1), (self.pad, self.pad), mode="reflect")
+            audio = audio.float()
+            if self.pad:
+                padded = torch.nn.functional.pad(audio.unsqueeze(1), (self.pad, self.pad), mode="reflect")
+                audio = padded[:, 0]
             spec = torch.stft(
-                audio.squeeze(1),
-                n_fft=self.audio.n_fft,
-                hop_length=self.audio.hop_length,
-                win_length=self.audio.win_length,
+                audio,
+                n_fft=self.config.n_fft,
+                hop_length=self.config.hop_length,
+                win_length=self.config.win_length,
                 window=self.window,
-                center=False,
+                center=self.config.center,
+                pad_mode="reflect",
                 return_complex=True,
             )
             return spec.abs()
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """Log-mel [B, n_mels, T // hop] of a waveform [B, T] or [B, 1, T]."""
+        """Log-mel [B, n_mels, config.frames(T)] of a waveform [B, T] or [B, 1, T]."""
         magnitude = self.magnitude(audio)
         with torch.autocast(magnitude.device.type, enabled=False):
             mel = torch.matmul(self.mel_basis, magnitude)
-            return _to_log(mel, self.audio.log, self.audio.log_floor)
+            return _to_log(mel, self.config.log, self.config.log_floor)
 
 
 class MelRebinning(nn.Module):
@@ -126,46 +131,48 @@ class GriffinLimVocoder(nn.Module):
     """Log-mel back to audio without a neural vocoder: the baseline every vocoder must beat.
 
     Mel to linear magnitude by non-negative least squares (torchaudio's InverseMelScale), then
-    Griffin-Lim phase reconstruction with ``audio.griffin_lim_iters`` iterations.
+    Griffin-Lim phase reconstruction with ``config.griffin_lim_iters`` iterations.
     """
 
-    def __init__(self, audio: AudioConfig, n_iter: int | None = None):
+    def __init__(self, config: AudioConfig, n_iter: int | None = None):
         super().__init__()
-        self.audio = audio
+        self.config = config
         self.inverse_mel = torchaudio.transforms.InverseMelScale(
-            n_stft=audio.n_fft // 2 + 1,
-            n_mels=audio.n_mels,
-            sample_rate=audio.sample_rate,
-            f_min=audio.fmin,
-            f_max=audio.mel_fmax,
-            norm=audio.mel_norm,
-            mel_scale=audio.mel_scale,
+            n_stft=config.n_fft // 2 + 1,
+            n_mels=config.n_mels,
+            sample_rate=config.sample_rate,
+            f_min=config.fmin,
+            f_max=config.mel_fmax,
+            norm=config.mel_norm,
+            mel_scale=config.mel_scale,
         )
-        self.n_iter = n_iter if n_iter is not None else audio.griffin_lim_iters
-        self.register_buffer("window", torch.hann_window(audio.win_length), persistent=False)
+        self.n_iter = n_iter if n_iter is not None else config.griffin_lim_iters
+        self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)
 
     @torch.no_grad()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """Waveform [B, frames * hop] from a log-mel [B, n_mels, frames]."""
+        """Waveform [B, frames * hop] (centred front-ends: [B, (frames - 1) * hop]) from a log-mel
+        [B, n_mels, frames]."""
         with torch.autocast(log_mel.device.type, enabled=False):
-            mel = _from_log(log_mel.float(), self.audio.log)
+            mel = _from_log(log_mel.float(), self.config.log)
             magnitude = self.inverse_mel(mel)
             audio = torchaudio.functional.griffinlim(
                 magnitude,
                 window=self.window,
-                n_fft=self.audio.n_fft,
-                hop_length=self.audio.hop_length,
-                win_length=self.audio.win_length,
+                n_fft=self.config.n_fft,
+                hop_length=self.config.hop_length,
+                win_length=self.config.win_length,
                 power=1.0,
                 n_iter=self.n_iter,
                 momentum=0.99,
                 length=None,
                 rand_init=False,
             )
-        # Griffin-Lim frames are centred on i * hop, ours on i * hop + hop / 2:
-        # shift, then pad to frames * hop.
-        shift = self.audio.hop_length // 2
-        target = log_mel.shape[-1] * self.audio.hop_length
+        if self.config.center:  # Griffin-Lim frames are centred on i * hop, as the front-end's
+            return audio
+        # an uncentred front-end's frames are centred on i * hop + hop / 2: shift, then pad to frames * hop
+        shift = self.config.hop_length // 2
+        target = log_mel.shape[-1] * self.config.hop_length
         return torch.nn.functional.pad(audio, (shift, target - shift - audio.shape[-1]))
 
 

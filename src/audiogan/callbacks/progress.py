@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
-from audiogan.tasks.base import GANTask
+if TYPE_CHECKING:  # callbacks sit beside the tasks, not on them
+    from audiogan.tasks.base import GANTask
 
 
 class BudgetProgressBar(TQDMProgressBar):
@@ -83,10 +84,10 @@ def stage_label(task: GANTask) -> str:
     """``"<stage> (stage i/n)"`` for the batch the task trains next (its last one once the budget is spent),
     or ``"train"`` for a single-stage schedule."""
     schedule = task.schedule
-    if len(schedule.phases) == 1:
+    if len(schedule.stages) == 1:
         return "train"
     upcoming = task.counters.batches
     if schedule.max_batches is not None:
         upcoming = min(upcoming, schedule.max_batches - 1)
-    index, _ = schedule.phase_at(upcoming)
-    return f"{schedule.phases[index].name} (stage {index + 1}/{len(schedule.phases)})"
+    index, _ = schedule.stage_at(upcoming)
+    return f"{schedule.stages[index].name} (stage {index + 1}/{len(schedule.stages)})"

@@ -1,7 +1,7 @@
 """Writes validation samples (wav + spectrogram images) to the run dir and sends them to every logger.
 
 The engine collects each validation's examples in ``task.validation_samples`` (a list of
-:class:`~audiogan.tasks.base.Sample`); a sample's spectrograms are rendered here as one image
+:class:`~audiogan.samples.Sample`); a sample's spectrograms are rendered here as one image
 (``<name>_spectrograms.png``), stacked in the sample's order on one colour scale. ``samples.json`` lists each
 sample with audio: ``{name: {"sample_rate": rate, "audio": {label: role}}}``, roles in listening order
 (:meth:`Sample.audio_roles`), for the listening report. Works with CSV (files only), TensorBoard and W&B
@@ -21,7 +21,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from audiogan.audio.io import save_audio
-from audiogan.tasks.base import GANTask, Sample
+from audiogan.samples import Sample
 from audiogan.utils.files import atomic_write
 from audiogan.utils.images import render_spectrograms, save_png
 
@@ -54,7 +54,7 @@ class SampleLogger(L.Callback):
         self.output_dir = Path(output_dir)
 
     @rank_zero_only
-    def on_validation_end(self, trainer: L.Trainer, pl_module: GANTask) -> None:
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         samples = pl_module.validation_samples
         if trainer.sanity_checking or not samples:
             return

@@ -62,12 +62,12 @@ class AudioDataModule(L.LightningDataModule):
         self.download = download
         self.dataset_cfg = to_dict(datasets)
         self.dataset_defaults = to_dict(dataset_defaults)
-        self.audio = AudioConfig.from_config(to_dict(audio))
+        self.audio_config = AudioConfig.from_config(to_dict(audio))
         self.provides = list(provides)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.clip_limits = {"val": val_clips, "test": test_clips}
-        self.min_samples = max(1, int(min_seconds * self.audio.sample_rate))
+        self.min_samples = max(1, int(min_seconds * self.audio_config.sample_rate))
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.seed = seed
         self.datasets: dict[str, Any] = {}
@@ -101,11 +101,13 @@ class AudioDataModule(L.LightningDataModule):
         return corpus
 
     def _any_usable(self, utterances: list[Utterance]) -> bool:
-        return any_usable(utterances, self.audio.sample_rate, self.min_samples, cache_dir=self.cache_dir)
+        return any_usable(
+            utterances, self.audio_config.sample_rate, self.min_samples, cache_dir=self.cache_dir
+        )
 
     def _scan(self, utterances: list[Utterance]) -> ScanResult:
         return usable_utterances(
-            utterances, self.audio.sample_rate, self.min_samples, cache_dir=self.cache_dir
+            utterances, self.audio_config.sample_rate, self.min_samples, cache_dir=self.cache_dir
         )
 
     def _listed(self, split: str) -> list[Utterance]:
@@ -145,7 +147,9 @@ class AudioDataModule(L.LightningDataModule):
                 continue
             # partial, then called: Hydra would turn the Utterance dataclasses into configs if passed to it
             build = instantiate({**self.dataset_defaults, **self.dataset_cfg[split], "_partial_": True})
-            self.datasets[split] = build(utterances=self.usable(split), sample_rate=self.audio.sample_rate)
+            self.datasets[split] = build(
+                utterances=self.usable(split), sample_rate=self.audio_config.sample_rate
+            )
             log.info("%s split: %d items", split, len(self.datasets[split]))
         if "train" in splits and "test" in self.dataset_cfg and (problem := self.missing_test()):
             log.warning("%s (training goes on without it)", problem)

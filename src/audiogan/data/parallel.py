@@ -90,21 +90,22 @@ class ParallelMels(Dataset):
         n_coeffs: int = 35,
         cache_dir: str | None = None,
     ):
-        self.audio = AudioConfig.from_config(to_dict(audio))
-        if self.audio.log != "db":
+        self.audio_config = AudioConfig.from_config(to_dict(audio))
+        if self.audio_config.log != "db":
             raise ValueError(
-                f"ParallelMels needs dB log-mels (audio.log=db), got audio.log={self.audio.log!r}"
+                f"ParallelMels needs dB log-mels (audio.log=db), got audio.log={self.audio_config.log!r}"
             )
-        if sample_rate != self.audio.sample_rate:
+        if sample_rate != self.audio_config.sample_rate:
             raise ValueError(
-                f"ParallelMels: sample_rate={sample_rate} but audio.sample_rate={self.audio.sample_rate}"
+                f"ParallelMels: sample_rate={sample_rate} but audio.sample_rate="
+                f"{self.audio_config.sample_rate}"
             )
         if segment_frames is not None and segment_frames < 1:
             raise ValueError(f"ParallelMels: segment_frames must be >= 1 or null, got {segment_frames}")
         self.segment_frames = segment_frames
         self.settings = {
             "version": CACHE_VERSION,
-            "audio": {k: v for k, v in vars(self.audio).items() if k != "griffin_lim_iters"},
+            "audio": {k: v for k, v in vars(self.audio_config).items() if k != "griffin_lim_iters"},
             "top_db": float(top_db),
             "n_coeffs": int(n_coeffs),
         }
@@ -120,7 +121,7 @@ class ParallelMels(Dataset):
                 f"ParallelMels: no parallel utterances of {source_speaker!r} -> {target_speaker!r} among "
                 f"{len(utterances)} utterances (speakers {speakers}); check source_speaker / target_speaker"
             )
-        self._log_mel = LogMelSpectrogram(self.audio)
+        self._log_mel = LogMelSpectrogram(self.audio_config)
         self.pairs = [self._aligned(source, target) for source, target in pairs]
         self.names = [sentence_key(source) for source, _ in pairs]
         del self._log_mel
@@ -140,7 +141,9 @@ class ParallelMels(Dataset):
         return digest.hexdigest()
 
     def _mel(self, path: Path) -> torch.Tensor:
-        wave = load_audio(path, self.audio.sample_rate, min_samples=self.audio.n_fft, silence_threshold=0.0)
+        wave = load_audio(
+            path, self.audio_config.sample_rate, min_samples=self.audio_config.n_fft, silence_threshold=0.0
+        )
         return trim_silence(self._log_mel(wave.unsqueeze(0))[0], self.top_db)
 
     def _aligned(self, source: Utterance, target: Utterance) -> tuple[torch.Tensor, torch.Tensor]:

@@ -72,7 +72,7 @@ class DigitClassifier(nn.Module):
     others per channel, and per feature after flattening.
     """
 
-    val_accuracy: float | None = None  # set when trained or loaded by audiogan.digit_classifier
+    val_accuracy: float | None = None  # set when trained or loaded by audiogan.commands.digit_classifier
 
     def __init__(self, n_mels: int = 128, channels: int = 128, n_classes: int = 10):
         super().__init__()

@@ -35,13 +35,13 @@ class HarmonicCorrelation(nn.Module):
         super().__init__()
         if width < 3 or width % 2 == 0:
             raise ValueError(f"HarmonicCorrelation width must be an odd number of bins >= 3, got {width}")
-        audio = log_mel.audio
-        centres_hz = log_mel.mel_basis.argmax(dim=1).float() * audio.sample_rate / audio.n_fft
+        config = log_mel.config
+        centres_hz = log_mel.mel_basis.argmax(dim=1).float() * config.sample_rate / config.n_fft
         self.n_bins = int((centres_hz < max_hz).sum())
         if self.n_bins <= width:
             raise ValueError(f"HarmonicCorrelation: {self.n_bins} mel bins below {max_hz} Hz, need > {width}")
         self.width = width
-        self.loud_range = decibels_in_log_units(range_db, audio.log)
+        self.loud_range = decibels_in_log_units(range_db, config.log)
 
     def fine_structure(self, log_mel: torch.Tensor) -> torch.Tensor:
         """Log-mel [B, n_mels, frames] -> the fine structure of its low band [B, n_bins, frames]."""

@@ -4,17 +4,14 @@
 
 * every 1-D signal [B, C, T] is carried as a 2-D channels-last [B, C, 1, T] tensor (time-major, channels
   contiguous) and every conv runs as its (1, k) 2-D equivalent: on the CPU, oneDNN then needs no layout
-  reorders around the convolutions. This carries the gain, ~1.6-1.75x over the plain generator at 2 CPU
-  threads on 10 s of 22.05 kHz audio (ngf 32); baking the weights alone gives ~1.0x;
+  reorders around the convolutions. This carries the gain; baking the weights alone hardly changes the time;
 * weight norm is baked into those 2-D weights once, instead of recomputed on every forward;
 * no activation is materialised twice: LeakyReLU and tanh run in place on fresh conv outputs, and each
   residual block adds its two 1x1 convs' outputs in place (their biases summed once).
 
-``benchmarks/melgan_inference.py`` measures it against the plain generator side by side (``make bench``);
-it stays while it pays at least 1.15x there. It runs on any device, but it is built for the CPU: on an
-H200 it measured 1.45x at batch 1 and 0.81x at batch 16, so batched GPU inference is better served by the
-plain generator.
-"""
+``benchmarks/melgan_inference.py`` measures it against the plain generator side by side (``make bench``); it
+stays while it pays there (the figures, and why batched GPU inference is better served by the plain
+generator: docs/measuring.md, "The fast MelGAN copy"). It runs on any device, but it is built for the CPU."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import string
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError
 from audiogan.utils.files import atomic_write
 
 KEY_FILE = "key.json"

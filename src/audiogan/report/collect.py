@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from audiogan.callbacks.samples import MANIFEST
-from audiogan.run_dir import RunDir, RunDirError
-from audiogan.tasks.base import SAMPLE_ROLES
+from audiogan.runs.run_dir import RunDir, RunDirError
+from audiogan.samples import SAMPLE_ROLES
 
 # the role of audio in a samples folder without samples.json, until collect() sets it
 UNDECLARED = "undeclared"

@@ -18,8 +18,8 @@ from audiogan.report.blind import KEY_FILE, shuffle_columns
 from audiogan.report.collect import ShownRun, Take, clip_names
 from audiogan.report.plots import plot_metrics
 from audiogan.report.spectrograms import colour_stops, log_mels_db, save_spectrogram, shared_scale
-from audiogan.run_dir import RunDirError
-from audiogan.tasks.base import SAMPLE_ROLES
+from audiogan.runs.run_dir import RunDirError
+from audiogan.samples import SAMPLE_ROLES
 from audiogan.utils.files import atomic_write
 
 ANCHOR_ROLES = ("input", "reference")  # what a blind page plays once per clip, above the hidden columns

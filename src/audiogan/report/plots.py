@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 
-from audiogan.run_dir import Validation
+from audiogan.runs.run_dir import Validation
 from audiogan.utils.images import plt
 
 COLUMNS = 3

@@ -21,7 +21,10 @@ from audiogan.export import ExportSpec, FinalOutput, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.losses.spectral import LogSpectrogramLoss
 from audiogan.metrics.enhancement import EnhancementMetrics
-from audiogan.tasks.base import GANTask, Sample, Stage
+from audiogan.samples import Sample
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.roles import Exportable, Resynthesizer
+from audiogan.tasks.schedule import Stage
 from audiogan.utils.config import to_dict
 
 GENERATOR_PARTS = ("wavenet", "postnet")
@@ -73,7 +76,7 @@ class DenoiserStage:
             raise ValueError(f"train must be a non-empty subset of {list(GENERATOR_PARTS)}, got {self.train}")
 
 
-class HiFiGANDenoiseTask(GANTask):
+class HiFiGANDenoiseTask(GANTask, Resynthesizer, Exportable):
     """Trains a WaveNet + postnet denoiser in the paper's three stages against four discriminators.
 
     Generator loss = ``sample_l1`` x L1(samples) + ``spectrogram`` x log-spectrogram L1 (at
@@ -95,8 +98,8 @@ class HiFiGANDenoiseTask(GANTask):
         super().__init__(**engine)
         self.weights = LossWeights(**to_dict(loss_weights))
         self.spectrogram_loss = LogSpectrogramLoss(spectrogram_resolutions)
-        self.log_mel = LogMelSpectrogram(self.audio)
-        self.metrics = EnhancementMetrics(self.audio.sample_rate)
+        self.log_mel = LogMelSpectrogram(self.audio_config)
+        self.metrics = EnhancementMetrics(self.audio_config.sample_rate)
         self.chunk_seconds = chunk_seconds
         self._set_structure(self.stage_of(self.schedule.first_batch)[0])
 
@@ -134,7 +137,7 @@ class HiFiGANDenoiseTask(GANTask):
 
     def discriminator_loss(self, batch, generated):
         real, fake = self.discriminate(batch["clean"].unsqueeze(1), generated["enhanced"].detach())
-        loss = self.adversarial.discriminator([d[-1] for d in real], [d[-1] for d in fake])
+        loss = self.gan_loss.discriminator([d[-1] for d in real], [d[-1] for d in fake])
         d_real = torch.stack([d[-1].float().mean() for d in real]).mean()
         d_fake = torch.stack([d[-1].float().mean() for d in fake]).mean()
         return loss, {"train/d_loss": loss, "train/d_real": d_real, "train/d_fake": d_fake}, {}
@@ -147,7 +150,7 @@ class HiFiGANDenoiseTask(GANTask):
         logs = {"train/g_sample_l1": sample_l1, "train/g_spectrogram": spectrogram}
         if adversarial:
             real, fake = self.discriminate(clean.unsqueeze(1), generated["enhanced"])
-            adv = self.adversarial.generator([d[-1] for d in fake])
+            adv = self.gan_loss.generator([d[-1] for d in fake])
             # deep feature matching: the clean speech's activations (targets) from the same joint pass
             targets = [[f.detach() for f in d[:-1]] for d in real]
             fm = feature_matching_loss(targets, [d[:-1] for d in fake])
@@ -167,12 +170,12 @@ class HiFiGANDenoiseTask(GANTask):
         audio = {"clean": clean, "enhanced": enhanced, "noisy": noisy}  # reference, output, baseline
         mels = {label: self.log_mel(wave.unsqueeze(0))[0] for label, wave in audio.items()}
         roles = {"clean": "reference", "noisy": "input"}
-        return scores, Sample(f"clip{batch_idx}", self.audio.sample_rate, audio, mels, roles=roles)
+        return scores, Sample(f"clip{batch_idx}", self.audio_config.sample_rate, audio, mels, roles=roles)
 
     # ----------------------------------------------------------------- what it offers the commands
     def inference_module(self) -> Denoiser:
         """infer.py and validation: the chunked denoiser over this task's generator."""
-        return Denoiser(self.generator, self.audio.sample_rate, self.chunk_seconds)
+        return Denoiser(self.generator, self.audio_config.sample_rate, self.chunk_seconds)
 
     def export_spec(self, samples: int = 4096) -> ExportSpec:
         """Noisy waveform [B, 1, T] -> denoised waveform [B, 1, T], for any batch size and T, with the postnet

@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from audiogan.api import Audio
 from audiogan.audio.length import crop_or_pad
 from audiogan.audio.spectrogram import FrequencyMoments, LogMagnitudeSTFT, invert, temporal_shift
 from audiogan.export import Denormalised, ExportSpec, inference_copy
+from audiogan.inference.audio_model import Audio
 from audiogan.losses.gradient_penalty import gradient_penalty
 from audiogan.metrics.digits import (
     classify,
@@ -25,26 +25,28 @@ from audiogan.metrics.digits import (
     inception_splits,
     load_digit_classifier,
 )
-from audiogan.tasks.base import GANTask, Sample
+from audiogan.samples import Sample
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.roles import Exportable, PythonAPI, Sampler
 from audiogan.utils.config import to_dict
 from audiogan.utils.images import render_grid
 
 log = logging.getLogger(__name__)
 
 
-class Sampler:
+class SpecGANSampler:
     """``audiogan.load`` of a SpecGAN: ``generator.sample(n, seed=...)`` -> :class:`Audio` [n, T]."""
 
     def __init__(self, task: SpecGANTask):
         self.task = task
-        self.sample_rate = task.audio.sample_rate
+        self.sample_rate = task.audio_config.sample_rate
 
     def sample(self, n: int, seed: int | None = None, griffin_lim_iters: int | None = None) -> Audio:
         """``n`` clips of ``slice_length`` samples, by Griffin-Lim from generated spectrograms."""
         return Audio(self.task.sample(n, seed, griffin_lim_iters)[1], self.sample_rate)
 
 
-class SpecGANTask(GANTask):
+class SpecGANTask(GANTask, Sampler, Exportable, PythonAPI):
     """Unconditional spectrogram GAN (Donahue et al. 2019) on fixed-length audio slices.
 
     Real slices become log-magnitude spectrograms on the model's device, normalised per frequency
@@ -69,8 +71,9 @@ class SpecGANTask(GANTask):
     ):
         super().__init__(**engine)
         self.gradient_penalty_weight = float(to_dict(loss_weights).get("gradient_penalty", 0.0))
-        self.features = LogMagnitudeSTFT(n_fft=self.audio.n_fft, hop_length=self.audio.hop_length)
-        self.moments = FrequencyMoments(n_bins=self.audio.n_fft // 2 + 1)
+        config = self.audio_config
+        self.features = LogMagnitudeSTFT(n_fft=config.n_fft, hop_length=config.hop_length)
+        self.moments = FrequencyMoments(n_bins=self.audio_config.n_fft // 2 + 1)
         self.slice_length = slice_length
         self.max_shift = max_shift
         self.griffin_lim_iters = griffin_lim_iters
@@ -97,8 +100,8 @@ class SpecGANTask(GANTask):
             [
                 sorted(str(u.path) for u in dataset.utterances),
                 self.slice_length,
-                self.audio.n_fft,
-                self.audio.hop_length,
+                self.audio_config.n_fft,
+                self.audio_config.hop_length,
             ]
         )
         cache = None
@@ -138,7 +141,7 @@ class SpecGANTask(GANTask):
     def discriminator_loss(self, batch, generated):
         real, fake = generated["real"], generated["fake"].detach()
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)
-        loss = self.adversarial.discriminator([d_real], [d_fake])
+        loss = self.gan_loss.discriminator([d_real], [d_fake])
         logs = {
             "train/d_real": d_real.mean(),
             "train/d_fake": d_fake.mean(),
@@ -154,7 +157,7 @@ class SpecGANTask(GANTask):
         return loss, logs, {}
 
     def generator_loss(self, batch, generated, adversarial, from_discriminator):
-        loss = self.adversarial.generator([self.discriminator(generated["fake"])])
+        loss = self.gan_loss.generator([self.discriminator(generated["fake"])])
         return loss, {"train/g_loss": loss}
 
     # ----------------------------------------------------------------- sampling and validation
@@ -175,7 +178,7 @@ class SpecGANTask(GANTask):
     def to_audio(self, spectrograms: torch.Tensor, griffin_lim_iters: int | None = None) -> torch.Tensor:
         """Normalised spectrograms [n, 1, 128, 128] -> audio [n, slice_length] by Griffin-Lim."""
         n_iter = griffin_lim_iters if griffin_lim_iters is not None else self.griffin_lim_iters
-        return invert(spectrograms, self.moments, n_iter, self.audio.hop_length, self.slice_length)
+        return invert(spectrograms, self.moments, n_iter, self.audio_config.hop_length, self.slice_length)
 
     def evaluate(self, batch, batch_idx):
         """D's score of held-out real slices; the clips are kept for the epoch's Fréchet distance."""
@@ -204,7 +207,7 @@ class SpecGANTask(GANTask):
         samples = [
             Sample(
                 f"sample{i}",
-                self.audio.sample_rate,
+                self.audio_config.sample_rate,
                 audio={"generated": audio[i]},
                 spectrograms={"generated": shown[i, 0]},
             )
@@ -221,7 +224,7 @@ class SpecGANTask(GANTask):
                 self._classifier.append(load_digit_classifier(self.digit_classifier_path, str(self.device)))
             else:
                 log.warning(
-                    "no digit classifier at %s: train it with `python -m audiogan.digit_classifier` "
+                    "no digit classifier at %s: train it with `python -m audiogan.commands.digit_classifier` "
                     "to get val/inception_score and val/fid",
                     self.digit_classifier_path,
                 )
@@ -230,7 +233,7 @@ class SpecGANTask(GANTask):
 
     def _digit_metrics(self, classifier: nn.Module, generated: torch.Tensor) -> dict[str, torch.Tensor]:
         """SC09 protocol: Inception score of generated clips and Fréchet distance to held-out real clips,
-        both in the classifier's feature space (``python -m audiogan.digit_classifier``)."""
+        both in the classifier's feature space (``python -m audiogan.commands.digit_classifier``)."""
         probabilities, fake_features = classify(classifier, generated)
         real_probabilities, real_features = classify(classifier, torch.cat(self._held_out_audio))
         return {
@@ -241,8 +244,8 @@ class SpecGANTask(GANTask):
             "fid": frechet_distance(real_features, fake_features),
         }
 
-    def python_api(self) -> Sampler:
-        return Sampler(self)
+    def python_api(self) -> SpecGANSampler:
+        return SpecGANSampler(self)
 
     def export_spec(self) -> ExportSpec:
         """Latent z [B, latent_dim] (U[-1, 1], see ``sample_latent``)

@@ -14,7 +14,9 @@ from audiogan.audio.length import crop_or_pad
 from audiogan.export import ExportSpec, inference_copy
 from audiogan.metrics.conversion import mel_cepstral_distortion
 from audiogan.models.global_stats import GlobalStats
-from audiogan.tasks.base import GANTask, Sample
+from audiogan.samples import Sample
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.roles import Exportable, Resynthesizer
 from audiogan.utils.config import to_dict
 
 
@@ -36,8 +38,8 @@ class VoiceConverter(nn.Module):
 
     def __init__(self, task: VoiceConversionTask, vocoder: nn.Module):
         super().__init__()
-        self.sample_rate = task.audio.sample_rate
-        self.min_samples = task.audio.n_fft
+        self.sample_rate = task.audio_config.sample_rate
+        self.min_samples = task.audio_config.n_fft
         self.log_mel = task.log_mel
         self.stats = task.stats
         self.generator = task.generator
@@ -53,7 +55,7 @@ class VoiceConverter(nn.Module):
         return crop_or_pad(wave, audio.numel())
 
 
-class VoiceConversionTask(GANTask):
+class VoiceConversionTask(GANTask, Resynthesizer, Exportable):
     """Trains an ImprovedGenerator on DTW-aligned parallel dB mels against an ImprovedDiscriminator.
 
     Batches hold ``source_mel`` / ``target_mel`` [B, n_mels, frames] in dB. ``GlobalStats`` follows each
@@ -78,7 +80,7 @@ class VoiceConversionTask(GANTask):
         **engine: Any,
     ):
         super().__init__(**engine)
-        if self.audio is None or self.audio.log != "db":
+        if self.audio_config is None or self.audio_config.log != "db":
             raise ValueError(
                 "VoiceConversionTask needs dB log-mels: set audio.log=db (conf/audio/voice_conversion)"
             )
@@ -86,8 +88,8 @@ class VoiceConversionTask(GANTask):
             raise ValueError(f"model.task.epochs must be >= 1 or null, got {epochs}")
         self.weights = LossWeights(**to_dict(loss_weights))
         self.stats = GlobalStats(**to_dict(stats))
-        self.log_mel = LogMelSpectrogram(self.audio)
-        default_iters = self.audio.griffin_lim_iters
+        self.log_mel = LogMelSpectrogram(self.audio_config)
+        default_iters = self.audio_config.griffin_lim_iters
         self.griffin_lim_iters = default_iters if griffin_lim_iters is None else griffin_lim_iters
         self.epochs = epochs
         self.mcd_coeffs = mcd_coeffs
@@ -115,7 +117,7 @@ class VoiceConversionTask(GANTask):
     def discriminator_loss(self, batch, generated):
         real = self.discriminator(generated["real"])
         fake = self.discriminator(generated["fake"].detach())
-        loss = self.adversarial.discriminator([real], [fake])
+        loss = self.gan_loss.discriminator([real], [fake])
         logs = {"train/d_loss": loss, "train/d_real": real.mean(), "train/d_fake": fake.mean()}
         return loss, {name: value.detach() for name, value in logs.items()}, {}
 
@@ -124,7 +126,7 @@ class VoiceConversionTask(GANTask):
         loss = self.weights.l1 * l1
         logs = {"train/g_l1": l1}
         if adversarial:
-            adv = self.adversarial.generator([self.discriminator(generated["fake"])])
+            adv = self.gan_loss.generator([self.discriminator(generated["fake"])])
             loss = loss + self.weights.adversarial * adv
             logs["train/g_adv"] = adv
         logs["train/g_loss"] = loss
@@ -144,7 +146,7 @@ class VoiceConversionTask(GANTask):
         mels = {"target": target[0], "converted": converted[0], "source": source[0]}
         audio = {label: converter.vocoder(mel[None])[0] for label, mel in mels.items()}
         roles = {"target": "reference", "source": "input"}
-        return scores, Sample(f"pair{batch_idx}", self.audio.sample_rate, audio, mels, roles=roles)
+        return scores, Sample(f"pair{batch_idx}", self.audio_config.sample_rate, audio, mels, roles=roles)
 
     # ----------------------------------------------------------------- what it offers the commands
     def inference_module(
@@ -152,10 +154,10 @@ class VoiceConversionTask(GANTask):
     ) -> VoiceConverter:
         """convert.py: waveform -> converted waveform, by Griffin-Lim (``griffin_lim_iters``, default the
         task's) unless a ``vocoder`` is given: a module from this task's dB mels to audio (another family's
-        ``mel_vocoder(task.audio)``)."""
+        ``mel_vocoder(task.audio_config)``)."""
         if vocoder is None:
             n_iter = griffin_lim_iters if griffin_lim_iters is not None else self.griffin_lim_iters
-            vocoder = GriffinLimVocoder(self.audio, n_iter=n_iter)
+            vocoder = GriffinLimVocoder(self.audio_config, n_iter=n_iter)
         return VoiceConverter(self, vocoder)
 
     def export_spec(self) -> ExportSpec:
@@ -168,7 +170,7 @@ class VoiceConversionTask(GANTask):
         frames = 4 * self.generator.total_stride + 1
         return ExportSpec(
             inference_copy(self.generator),
-            torch.randn(1, self.audio.n_mels, frames, device=self.device),
+            torch.randn(1, self.audio_config.n_mels, frames, device=self.device),
             input_name="mel",
             output_name="converted_mel",
             dynamic_axes={"mel": {0: "batch", 2: "frames"}, "converted_mel": {0: "batch", 2: "frames"}},

@@ -8,9 +8,10 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from audiogan.audio.io import save_audio
-from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir
-from audiogan.infer import resolve_device
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError
+from audiogan.runs.checkpoints import checkpoint_file, load_task, new_output_dir
+from audiogan.tasks.roles import Sampler, require
+from audiogan.utils.devices import resolve_device
 from audiogan.utils.images import render_grid, save_png
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,11 @@ def run(cfg: DictConfig) -> Path:
     ckpt = checkpoint_file(cfg.ckpt_path)
     if cfg.n < 1:
         raise ConfigError(f"n={cfg.n}; expected at least one sample")
-    task = load_task(ckpt).to(resolve_device(cfg.device)).eval()
+    task = require(load_task(ckpt), Sampler, "sample.py").to(resolve_device(cfg.device)).eval()
     output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, "samples")
     spectrograms, audio = task.sample(cfg.n, seed=cfg.seed, griffin_lim_iters=cfg.griffin_lim_iters)
     for i, clip in enumerate(audio):
-        save_audio(output_dir / f"sample_{i:04d}.wav", clip, task.audio.sample_rate)
+        save_audio(output_dir / f"sample_{i:04d}.wav", clip, task.audio_config.sample_rate)
     save_png(output_dir / "grid.png", render_grid(spectrograms[: cfg.grid_size, 0]))
     log.info("wrote %d samples and grid.png to %s", len(audio), output_dir)
     return output_dir

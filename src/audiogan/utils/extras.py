@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError
 
 # extra -> (a module it installs, what needs it)
 EXTRAS = {

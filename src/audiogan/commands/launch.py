@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, ListConfig
 
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError
 
 # the one launcher whose jobs get their DDP ranks from outside: srun starts one task per device
 SLURM_LAUNCHER = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"

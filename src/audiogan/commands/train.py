@@ -15,9 +15,11 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from audiogan.checkpoint_loading import RunConfigInCheckpoints, init_from
-from audiogan.launch import check_launch
-from audiogan.resume import resume_checkpoint
+from audiogan.commands.launch import check_launch
+from audiogan.runs.checkpoints import RunConfigInCheckpoints, init_from
+from audiogan.runs.resume import resume_checkpoint
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.build import task_from_config
 from audiogan.utils.atomic_checkpoint import AtomicCheckpointIO
 from audiogan.utils.config import check_model_data
 from audiogan.utils.console import print_config_tree
@@ -37,8 +39,9 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return instantiate(cfg.data, _recursive_=False, _convert_="all")
 
 
-def build_task(cfg: DictConfig) -> L.LightningModule:
-    return instantiate(cfg.model.task, _recursive_=False, _convert_="all")
+def build_task(cfg: DictConfig) -> GANTask:
+    """The task of ``cfg.model.task`` (a config written for an earlier version too)."""
+    return task_from_config(cfg.model.task)
 
 
 def compile_networks(task: L.LightningModule, options: Mapping[str, Any]) -> None:

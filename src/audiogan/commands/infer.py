@@ -1,10 +1,11 @@
 """Inference behind ``python infer.py``: a checkpoint and audio files in, processed audio out.
 
 Each file is read with the project's audio I/O (mono, resampled to the model's rate), run through the
-task's inference module (MelGAN: log-mel -> generator; denoiser: chunked WaveNet + postnet; voice
-conversion: dB mel -> generator -> Griffin-Lim or a trained MelGAN) and written
-as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the same length as the input.
-``export=`` also writes the task's generator as TorchScript and/or ONNX (:mod:`audiogan.export`).
+family's inference module (its :class:`audiogan.tasks.roles.Resynthesizer` role: a vocoder's log-mel ->
+generator, the denoiser's chunked WaveNet + postnet, voice conversion's dB mel -> generator -> Griffin-Lim
+or a trained vocoder) and written as ``<output_dir>/<relative path>.wav`` at the file's own sample rate, the
+same length as the input.
+``export=`` also writes the task's generator as TorchScript and/or ONNX (:mod:`audiogan.commands.export`).
 """
 
 from __future__ import annotations
@@ -30,40 +31,17 @@ from audiogan.audio.io import (
     save_audio,
 )
 from audiogan.audio.length import crop_or_pad
-from audiogan.checkpoint_loading import checkpoint_file, load_task, load_vocoder, new_output_dir
-from audiogan.export import export_onnx, export_torchscript, onnx_difference
-from audiogan.tasks.base import GANTask, UnsupportedCommand
-from audiogan.utils.config import ConfigError
+from audiogan.commands.export import EXPORTS, export_generator
+from audiogan.errors import ConfigError, UnsupportedCommand
+from audiogan.runs.checkpoints import checkpoint_file, load_task, load_vocoder, new_output_dir
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.roles import Exportable, Resynthesizer, require
+from audiogan.utils.devices import resolve_device
 
 log = logging.getLogger(__name__)
 
-EXPORTS = ("torchscript", "onnx", "all")
-TORCHSCRIPT_NAME = "generator.torchscript.pt"
-ONNX_NAME = "generator.onnx"
 # infer.yaml keys -> the inference_module argument each becomes (vocoder_ckpt: its mel_vocoder)
 OPTION_KEYS = {"griffin_lim_iters": "griffin_lim_iters", "vocoder_ckpt": "vocoder"}
-
-
-def export_generator(task: GANTask, export: str, output_dir: Path) -> None:
-    """Write the task's ``export_spec()`` module as TorchScript and/or ONNX (``export``: one of EXPORTS);
-    an ONNX file is run once in onnxruntime on the example, and its difference to PyTorch logged."""
-    spec = task.export_spec()
-    if export in ("torchscript", "all"):
-        log.info("exported %s", export_torchscript(spec, output_dir / TORCHSCRIPT_NAME))
-    if export in ("onnx", "all"):
-        path = export_onnx(spec, output_dir / ONNX_NAME)
-        log.info(
-            "exported %s (onnxruntime vs PyTorch: max abs difference %.2e)", path, onnx_difference(spec, path)
-        )
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else CPU; asking for CUDA without it is a user error."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device={name} but CUDA is not available; use device=cpu or device=auto")
-    return torch.device(name)
 
 
 def audio_files(source: Path, exclude: Path | None = None) -> list[tuple[Path, Path]]:
@@ -140,7 +118,8 @@ def inference_options(cfg: DictConfig, task: GANTask) -> dict[str, Any]:
     """The options of ``cfg`` that were set, as arguments of the task's ``inference_module``; an option
     its family does not take (``task.inference_options``) is refused by name."""
     given = {key: cfg.get(key) for key in OPTION_KEYS if cfg.get(key) is not None}
-    refused = [key for key in given if OPTION_KEYS[key] not in task.inference_options]
+    accepted = getattr(task, "inference_options", ())
+    refused = [key for key in given if OPTION_KEYS[key] not in accepted]
     if refused:
         raise ConfigError(
             f"{' and '.join(refused)} do not apply to {cfg.ckpt_path}, a {type(task).__name__} checkpoint "
@@ -154,9 +133,9 @@ def inference_options(cfg: DictConfig, task: GANTask) -> dict[str, Any]:
     if "vocoder_ckpt" in given:
         path = given["vocoder_ckpt"]
         try:
-            options["vocoder"] = load_vocoder(path, task.audio)
+            options["vocoder"] = load_vocoder(path, task.audio_config)
         except UnsupportedCommand as err:
-            raise ConfigError(f"vocoder_ckpt={path}: {err}; expected a vocoder (model=melgan)") from err
+            raise ConfigError(f"vocoder_ckpt={path}: {err}; expected a vocoder (e.g. model=melgan)") from err
         except ValueError as err:
             raise ConfigError(f"vocoder_ckpt={path} cannot vocode these mels: {err}") from err
     return options
@@ -183,8 +162,10 @@ def run(
             f"{ckpt} is a {type(task).__name__} checkpoint; {command}.py needs a {task_type.__name__} one"
         )
     options = inference_options(cfg, task)
+    if files:
+        require(task, Resynthesizer, f"{command}.py input=")
     if cfg.export is not None:
-        export_generator(task, cfg.export, output_dir)
+        export_generator(require(task, Exportable, f"{command}.py export="), cfg.export, output_dir)
     if not files:
         return None
     module = task.inference_module(**options).to(device).eval()

@@ -21,8 +21,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from audiogan.callbacks.samples import FOLDER_PREFIX, samples_folder
-from audiogan.checkpoint_loading import read_checkpoint
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError
+from audiogan.runs.checkpoints import read_checkpoint
 
 BATCHES, SECONDS = "progress/batches", "progress/seconds"
 

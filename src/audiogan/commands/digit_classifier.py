@@ -1,6 +1,7 @@
 """Train the SC09 digit classifier once per corpus and settings, and cache it for IS / FID evaluation.
 
-Usage: ``python -m audiogan.digit_classifier root=<data dir> corpus=tiny_speech_digits|speech_commands
+Usage: ``python -m audiogan.commands.digit_classifier root=<data dir>
+corpus=tiny_speech_digits|speech_commands
 [epochs=N channels=C batch_size=B lr=LR seed=S max_steps=N n_mels=M device=cpu cache=<file> download=true]``
 
 Settings default to :class:`TrainSettings`, on tiny_speech to the smaller ``TINY_SPEECH_SETTINGS``.

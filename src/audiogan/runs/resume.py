@@ -16,6 +16,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from audiogan.errors import DamagedCheckpointError
+
 log = logging.getLogger(__name__)
 
 LAST = "last"
@@ -54,7 +56,7 @@ def resume_checkpoint(ckpt_path: str | None, output_dir: str) -> str | None:
     warning) the newest other ``*.ckpt`` of the run; None when the run has none yet (a fresh start). Temp
     files of a save that was killed midway are removed first.
     """
-    from audiogan.checkpoint_loading import DamagedCheckpointError, read_checkpoint  # (imports this module)
+    from audiogan.runs.checkpoints import read_checkpoint  # (imports this module)
 
     if ckpt_path != LAST:
         if ckpt_path is not None:

@@ -22,13 +22,10 @@ import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from audiogan.utils.config import ConfigError
+from audiogan.errors import ConfigError, DamagedCheckpointError
+from audiogan.tasks.roles import MelVocoding, require
 
 RUN_CONFIG_KEY = "audiogan_run_config"
-
-
-class DamagedCheckpointError(ConfigError):
-    """A checkpoint file that cannot be read; the message names the file, its size and the reason."""
 
 
 def checkpoint_file(path: str | os.PathLike | None) -> Path:
@@ -94,18 +91,22 @@ def task_class(
 
 
 def load_task(ckpt_path: str | os.PathLike, map_location: str = "cpu") -> L.LightningModule:
-    """The task rebuilt from its saved constructor arguments and weights, as the class the run trained."""
+    """The task rebuilt from its saved constructor arguments (older names upgraded) and weights, as the class
+    the run trained."""
     contents = read_checkpoint(ckpt_path, map_location)
-    task = task_class(ckpt_path, contents)(**contents["hyper_parameters"])
+    cls = task_class(ckpt_path, contents)
+    task = cls(**cls.upgrade_arguments(contents["hyper_parameters"], str(ckpt_path)))
     task.on_load_checkpoint(contents)
     task.load_state_dict(contents["state_dict"])
     return task
 
 
-def load_vocoder(ckpt_path: str | os.PathLike, mel_audio: Any, device: str | torch.device = "cpu"):
-    """A trained vocoder's ``mel_vocoder`` for mels of front-end ``mel_audio`` (an AudioConfig), on
-    ``device``: what ``vocoder_ckpt=`` (infer.py, convert.py) and ``audiogan.load(vocoder=)`` render with."""
-    return load_task(ckpt_path, map_location=str(device)).to(device).mel_vocoder(mel_audio)
+def load_vocoder(ckpt_path: str | os.PathLike, mel_config: Any, device: str | torch.device = "cpu"):
+    """A trained vocoder's ``mel_vocoder`` for mels of front-end ``mel_config`` (an AudioConfig), on
+    ``device``: what ``vocoder_ckpt=`` (infer.py, convert.py) and ``audiogan.load(vocoder=)`` render with.
+    A checkpoint of a family that is no vocoder is refused naming the role."""
+    task = load_task(ckpt_path, map_location=str(device)).to(device)
+    return require(task, MelVocoding, f"vocoder_ckpt={ckpt_path}").mel_vocoder(mel_config)
 
 
 def new_output_dir(ckpt_path: str | os.PathLike, command: str) -> Path:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from audiogan.checkpoint_loading import checkpoint_file, load_task, new_output_dir, run_config
-from audiogan.train import build_datamodule, build_trainer, save_resolved_config
+from audiogan.commands.train import build_datamodule, build_trainer, save_resolved_config
+from audiogan.runs.checkpoints import checkpoint_file, load_task, new_output_dir, run_config
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,74 @@
+"""Finding the release layouts the families declare, and reading a released model with the right one.
+
+The layouts are found as the families are: through the model configs on the config search path (the
+package's own ``conf/`` and any ``--config-dir``), each naming its task class, whose ``release_layouts``
+list them (:mod:`audiogan.tasks.release`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from hydra.utils import get_class
+
+from audiogan.errors import ConfigError
+from audiogan.runs.resolvers import compose_config
+from audiogan.tasks.base import GANTask
+from audiogan.tasks.build import task_from_config
+from audiogan.tasks.release import Release, ReleaseLayout
+
+PACKAGE_CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def family_task_classes(config_dirs: Iterable[str | os.PathLike] = ()) -> dict[str, type[GANTask]]:
+    """{family: its task class} of every model config under the package's conf/ and ``config_dirs``."""
+    families = {}
+    for folder in [PACKAGE_CONF, *map(Path, config_dirs)]:
+        for path in sorted((folder / "model").glob("*.yaml")):
+            target = (yaml.safe_load(path.read_text()) or {}).get("task", {}).get("_target_")
+            if target:
+                families[path.stem] = get_class(target)
+    return families
+
+
+def release_layouts(config_dirs: Iterable[str | os.PathLike] = ()) -> list[ReleaseLayout]:
+    """One instance of every layout the families on the search path declare, each once."""
+    classes = {}
+    for task_class in family_task_classes(config_dirs).values():
+        for layout in getattr(task_class, "release_layouts", ()):
+            classes.setdefault(layout, None)
+    return [layout() for layout in classes]
+
+
+def read_release(
+    path: str | os.PathLike,
+    config: str | os.PathLike | None = None,
+    config_dirs: Iterable[str | os.PathLike] = (),
+) -> Release:
+    """The release at ``path`` read by the layout that recognises it; a file of no known layout is refused
+    in one line listing the layouts known."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"release not found: {path}")
+    layouts = release_layouts(config_dirs)
+    for layout in layouts:
+        if layout.recognises(path):
+            return layout.read(path, config)
+    known = "; ".join(f"{layout.name} ({layout.files})" for layout in layouts) or "none"
+    raise ConfigError(f"{path} is in no release layout known here; the layouts known: {known}")
+
+
+def task_from_release(release: Release, config_dirs: Iterable[str | os.PathLike] = ()) -> GANTask:
+    """The release as a task of its family: the family's model config with the release's overrides, its
+    weights loaded (a release without a discriminator keeps a fresh one)."""
+    search = [f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in config_dirs)}]"]
+    cfg = compose_config(str(PACKAGE_CONF), [*search, f"model={release.family}", *release.overrides])
+    task = task_from_config(cfg.model.task, f"the {release.family} release")
+    missing, unexpected = task.load_state_dict(release.state_dict, strict=False)
+    wrong = unexpected + [key for key in missing if not key.startswith("discriminator.")]
+    if wrong:
+        raise ConfigError(f"{release.family} release: weights that do not fit its network: {sorted(wrong)}")
+    return task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
@@ -32,3 +33,15 @@ def remove_weight_norm(module: nn.Module) -> nn.Module:
             for name in list(sub.parametrizations):
                 parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
     return module
+
+
+def joint_pass(
+    discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
+) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    """A multi-branch discriminator's outputs (per branch: feature maps, then logits) for ``real`` and
+    ``fake`` [B, ...], from one pass over both: bigger convolutions run faster, and a D with batch statistics
+    normalises real and fake alike, so feature-matching terms see a level or spectral difference that
+    separate passes would normalise away."""
+    n = real.shape[0]
+    both = discriminator(torch.cat([real, fake]))
+    return [[f[:n] for f in branch] for branch in both], [[f[n:] for f in branch] for branch in both]

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from audiogan.losses.feature_matching import feature_matching_loss
+from audiogan.models.layers import joint_pass
 from audiogan.tasks.vocoder import VocoderTask
 
 
@@ -38,7 +39,7 @@ class HiFiGANTask(VocoderTask):
         loss = mel_weight * mel_l1
         logs: dict[str, torch.Tensor] = {"train/g_mel_l1": mel_l1}
         if adversarial:
-            real, fake = self.discriminate(batch["audio"].unsqueeze(1), generated["fake"])
+            real, fake = joint_pass(self.discriminator, batch["audio"].unsqueeze(1), generated["fake"])
             real = [[f.detach() for f in branch] for branch in real]
             adv = self.gan_loss.generator([branch[-1] for branch in fake])
             fm = len(fake) * feature_matching_loss(real, fake, self.weights.feature_matching_layer)

@@ -21,6 +21,7 @@ from audiogan.export import ExportSpec, FinalOutput, inference_copy
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.losses.spectral import LogSpectrogramLoss
 from audiogan.metrics.enhancement import EnhancementMetrics
+from audiogan.models.layers import joint_pass
 from audiogan.samples import Sample
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.roles import Exportable, Resynthesizer
@@ -127,16 +128,11 @@ class HiFiGANDenoiseTask(GANTask, Resynthesizer, Exportable):
         wavenet, enhanced = self.generator(batch["noisy"].unsqueeze(1))
         return {"wavenet": wavenet, "enhanced": enhanced}
 
-    def discriminate(self, clean: torch.Tensor, enhanced: torch.Tensor) -> tuple[list, list]:
-        """Every discriminator's outputs ([features..., logits]) for clean and enhanced [B, 1, T], from one
-        pass over both: the mel discriminator's batch norm then normalises them with the same statistics, so
-        its feature-matching terms see a level or spectral difference (separate passes normalise it away)."""
-        n = clean.shape[0]
-        both = self.discriminator(torch.cat([clean, enhanced]))
-        return [[f[:n] for f in d] for d in both], [[f[n:] for f in d] for d in both]
-
     def discriminator_loss(self, batch, generated):
-        real, fake = self.discriminate(batch["clean"].unsqueeze(1), generated["enhanced"].detach())
+        # one pass over both: the mel discriminator's batch norm normalises clean and enhanced alike
+        real, fake = joint_pass(
+            self.discriminator, batch["clean"].unsqueeze(1), generated["enhanced"].detach()
+        )
         loss = self.gan_loss.discriminator([d[-1] for d in real], [d[-1] for d in fake])
         d_real = torch.stack([d[-1].float().mean() for d in real]).mean()
         d_fake = torch.stack([d[-1].float().mean() for d in fake]).mean()
@@ -149,7 +145,7 @@ class HiFiGANDenoiseTask(GANTask, Resynthesizer, Exportable):
         loss = self.weights.sample_l1 * sample_l1 + self.weights.spectrogram * spectrogram
         logs = {"train/g_sample_l1": sample_l1, "train/g_spectrogram": spectrogram}
         if adversarial:
-            real, fake = self.discriminate(clean.unsqueeze(1), generated["enhanced"])
+            real, fake = joint_pass(self.discriminator, clean.unsqueeze(1), generated["enhanced"])
             adv = self.gan_loss.generator([d[-1] for d in fake])
             # deep feature matching: the clean speech's activations (targets) from the same joint pass
             targets = [[f.detach() for f in d[:-1]] for d in real]

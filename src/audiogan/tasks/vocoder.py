@@ -29,6 +29,7 @@ from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.export import ExportSpec, inference_copy
 from audiogan.inference.vocoder import MelResynthesis, MelVocoder, VocoderModel
 from audiogan.metrics.vocoder import VocoderMetrics
+from audiogan.models.layers import joint_pass
 from audiogan.samples import Sample
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.roles import Exportable, MelVocoding, PythonAPI, Resynthesizer
@@ -80,15 +81,8 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
         mel = self.log_mel(batch["audio"])
         return {"mel": mel, "fake": self.generator(mel)}
 
-    def discriminate(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[list, list]:
-        """Every branch's outputs ([feature maps..., logits]) for real and fake audio [B, 1, T], from one pass
-        over both (D has no batch statistics, and bigger convolutions run faster)."""
-        n = real.shape[0]
-        both = self.discriminator(torch.cat([real, fake]))
-        return [[f[:n] for f in branch] for branch in both], [[f[n:] for f in branch] for branch in both]
-
     def discriminator_loss(self, batch, generated):
-        real, fake = self.discriminate(batch["audio"].unsqueeze(1), generated["fake"].detach())
+        real, fake = joint_pass(self.discriminator, batch["audio"].unsqueeze(1), generated["fake"].detach())
         loss = self.gan_loss.discriminator([branch[-1] for branch in real], [branch[-1] for branch in fake])
         d_real = torch.stack([branch[-1].mean() for branch in real]).mean()
         d_fake = torch.stack([branch[-1].mean() for branch in fake]).mean()

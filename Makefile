@@ -11,11 +11,11 @@ install:
 test:
 	$(PY) -m pytest -n 2
 
-# what a developer runs all day: units, the GAN engine and the configs, in about a minute on two cores. Tests
-# marked slow (pyproject.toml lists the marker) start train.py and the other commands as subprocesses, run
-# DDP or sweeps, train a family for several batches or build full-size networks; only `make test` runs them.
+# what a developer runs all day: units, the GAN engine and the configs, in about a minute on both cores.
+# Tests marked slow (pyproject.toml lists the marker) start train.py and the other commands as subprocesses,
+# run DDP or sweeps, train a family for several batches or build full-size networks; only `make test` runs them.
 test-fast:
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n 2 -m "not slow"
 
 train:
 	$(PY) train.py

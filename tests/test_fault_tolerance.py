@@ -287,10 +287,15 @@ def test_stop_signals_raise_a_flag_and_the_earlier_handler_gets_the_signal_after
 
 
 def test_a_second_ctrl_c_interrupts_at_once_and_unknown_signals_are_refused():
-    callback = StopOnSignal("unused.ckpt")
-    callback._on_signal(signal.SIGINT, None)
-    with pytest.raises(KeyboardInterrupt):
+    callback, trainer = StopOnSignal("unused.ckpt"), _Trainer()
+    callback.setup(trainer, None, "fit")
+    callback.on_train_start(trainer, None)  # in training, the first Ctrl+C only raises the flag
+    try:
         callback._on_signal(signal.SIGINT, None)
+        with pytest.raises(KeyboardInterrupt):
+            callback._on_signal(signal.SIGINT, None)
+    finally:
+        callback.teardown(trainer, None, "fit")
     with pytest.raises(ValueError, match="unknown signal 'SIGFOO'"):
         StopOnSignal("unused.ckpt", signals=["SIGFOO"])
 

@@ -150,3 +150,56 @@ def test_generator_step_draws_latents_of_its_own(compose_cfg):
     quiet_trainer(max_epochs=1, limit_val_batches=0).fit(task, DataLoader([batch] * 5, batch_size=None))
     assert len(latents) == 6  # one per critic step, and the generator step's own on the fifth batch
     assert not torch.equal(latents[-1], latents[-2])
+
+
+def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    return torch.load(checkpoint, weights_only=True)["state_dict"]
+
+
+RESUME = [
+    "model.task.schedule.max_batches=10",
+    "trainer.val_check_interval=5",
+    "callbacks.model_checkpoint.save_top_k=-1",  # keeps the checkpoint of batch 5 too
+]
+
+
+def _resumed_equals_straight(straight: Path, resumed: Path) -> None:
+    """``straight``: a run dir of 10 batches with checkpoints at 5 and 10; ``resumed``: the run dir of its
+    batch-5 checkpoint resumed to 10. Every weight must be identical: the latents and temporal shifts the
+    resumed run drew are those the straight run drew."""
+    first, last = sorted((straight / "checkpoints").glob("best-*.ckpt"))
+    assert torch.load(first, weights_only=True)["gan_engine"]["counters"]["batches"] == 5
+    ours, theirs = _weights(resumed / "checkpoints" / "last.ckpt"), _weights(last)
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        assert torch.equal(value, ours[key]), key
+
+
+@pytest.mark.slow  # trains twice
+def test_a_resumed_run_draws_what_the_uninterrupted_run_drew(data_dir, tmp_path):
+    straight = trained_in_process([*TINY_SPECGAN, *RESUME], data_dir, tmp_path / "straight")
+    first = sorted((straight / "checkpoints").glob("best-*.ckpt"))[0]
+    resumed = trained_in_process(
+        [*TINY_SPECGAN, *RESUME, f"ckpt_path={first}"], data_dir, tmp_path / "resumed"
+    )
+    _resumed_equals_straight(straight, resumed)
+
+
+@pytest.mark.slow  # two 2-process DDP runs
+def test_a_resumed_ddp_run_draws_what_the_uninterrupted_run_drew(data_dir, tmp_path):
+    ddp = [*TINY_SPECGAN, *RESUME, "trainer=ddp_cpu"]
+    straight = run_cli(
+        "train.py", *ddp, "hydra.run.dir=${paths.log_dir}/straight", data_dir=data_dir, log_dir=tmp_path
+    )
+    assert straight.returncode == 0, straight.stdout[-3000:]
+    first = sorted((tmp_path / "straight" / "checkpoints").glob("best-*.ckpt"))[0]
+    resumed = run_cli(
+        "train.py",
+        *ddp,
+        f"ckpt_path={first}",
+        "hydra.run.dir=${paths.log_dir}/resumed",
+        data_dir=data_dir,
+        log_dir=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    _resumed_equals_straight(tmp_path / "straight", tmp_path / "resumed")

@@ -20,7 +20,7 @@ from audiogan.audio.io import AudioFileError
 from audiogan.callbacks.preemption import Preempted
 from audiogan.commands import evaluate, infer, report, sample, train
 from audiogan.data.corpora.base import CorpusNotFoundError
-from audiogan.errors import ConfigError, NonFiniteLossError
+from audiogan.errors import CheckpointWriteError, ConfigError, NonFiniteLossError
 from audiogan.runs.resolvers import register_resolvers
 from audiogan.tasks.voice_conversion import VoiceConversionTask
 from audiogan.utils.extras import require_for_overrides
@@ -29,7 +29,14 @@ from audiogan.utils.extras import require_for_overrides
 # __init__.py in every config folder)
 CONF = str(Path(__file__).resolve().parent / "conf")
 
-USER_ERRORS = (ConfigError, CorpusNotFoundError, AudioFileError, NonFiniteLossError, FileNotFoundError)
+USER_ERRORS = (
+    ConfigError,
+    CorpusNotFoundError,
+    AudioFileError,
+    NonFiniteLossError,
+    FileNotFoundError,
+    CheckpointWriteError,
+)
 
 
 def _user_error(err: BaseException) -> BaseException | None:

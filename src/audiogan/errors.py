@@ -23,3 +23,13 @@ class DamagedCheckpointError(ConfigError):
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the loss, its value and the batch."""
+
+
+class UnsafeFileError(ConfigError):
+    """A file that would run code when opened (a pickle naming a function to call) or build a class from
+    outside the trusted modules; the message names the file and what it tried to load. Nothing of it ran."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (disk full, I/O error); the message names the file and the free
+    space. The previous checkpoint of that name is intact (writes are atomic)."""

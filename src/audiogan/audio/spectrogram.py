@@ -18,6 +18,7 @@ from torch import nn
 
 from audiogan.audio.length import crop_or_pad
 from audiogan.utils.files import atomic_write
+from audiogan.utils.tensor_files import load_tensor_file
 
 SAMPLE_RATE = 16_000
 SLICE_LENGTH = 16_384
@@ -146,7 +147,7 @@ class FrequencyMoments(nn.Module):
 
     def load(self, path: str | os.PathLike) -> FrequencyMoments:
         """Load a cache written by :meth:`save` in place, onto this module's device; returns self."""
-        self.load_state_dict(torch.load(path, map_location=self.mean.device, weights_only=True))
+        self.load_state_dict(load_tensor_file(path, map_location=self.mean.device))
         return self
 
 

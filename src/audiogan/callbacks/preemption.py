@@ -11,9 +11,15 @@ and the loop's position, and :class:`Preempted` ends the run. ``train.py`` then 
 ``128 + signal number`` (143 after SIGTERM, 130 after Ctrl+C), the status of a process ended by that signal,
 so schedulers and requeue scripts see an unfinished job; ``ckpt_path=last`` carries it on from that batch.
 
-Lightning's own SIGTERM handler (``trainer.received_sigterm``) would end the run with status 0 and no
-checkpoint; it is replaced as soon as the loops start, and a signal it caught before that stops the run
-before its first batch. A second Ctrl+C interrupts at once (Lightning then exits with status 1, no save).
+A signal at any other moment stops the run within seconds with the same exit status. ``train.py`` arms the
+handlers (:meth:`StopOnSignal.arm`) before the data is set up, so a signal during data set-up, model building
+or compilation ends the run at once (nothing trained in it, nothing to save; a resumed run's checkpoint is
+intact). During a validation (the first one, ``validate_first``, or one between training batches) the
+validation is abandoned at its next batch; inside training, the checkpoint of the last finished training batch
+is written first, marked so that the resumed run runs that validation again, whole. Lightning's own SIGTERM
+handler (``trainer.received_sigterm``) would end the run with status 0 and no checkpoint; it never gets the
+signal while the handlers are armed. A second Ctrl+C interrupts at once (Lightning then exits with status 1,
+no save).
 A Python handler the signal had before training (e.g. submitit's, which requeues the SLURM job on its
 warning signal) is given the signal by the entry point once the run is cleaned up
 (:meth:`Preempted.hand_over`).
@@ -43,13 +49,16 @@ class Preempted(Exception):
     which :meth:`hand_over` calls once the run is cleaned up (submitit's requeues the SLURM job and exits).
     """
 
-    def __init__(self, signum: int, batches: int, checkpoint: str | None, previous_handler: Callable | None):
+    def __init__(
+        self, signum: int, batches: int | None, checkpoint: str | None, previous_handler: Callable | None
+    ):
         self.signum = signum
         self.exit_code = 128 + signum
         self.previous_handler = previous_handler
         saved = f"saved {checkpoint}" if checkpoint else "nothing trained since the start, nothing saved"
+        where = "before training" if batches is None else f"after batch {batches}"
         super().__init__(
-            f"{signal.Signals(signum).name} received: stopped after batch {batches}, {saved}; "
+            f"{signal.Signals(signum).name} received: stopped {where}, {saved}; "
             f"exit status {self.exit_code}. Carry on with the same command and ckpt_path=last"
         )
 
@@ -68,12 +77,15 @@ def _signal(name: str) -> signal.Signals:
 class StopOnSignal(L.Callback):
     """Stop training cleanly on SIGTERM, SIGINT and ``signals`` (names, e.g. ``[SIGUSR1]``).
 
-    Contract: after a signal, the batch in progress finishes, ``checkpoint`` is written at that batch (all
-    ranks stop at the same one) and :class:`Preempted` is raised on every rank. When that batch is followed
-    by a validation or ends a pass over the data (a resumed run would skip those), the stop waits one more
-    batch; when it ends the training, the run finishes as usual. A signal during validation stops after the
-    next training batch. The handlers are in place from the sanity check (or training) to the end of the
-    fit; the earlier ones are restored then.
+    Contract: after a signal during training, the batch in progress finishes, ``checkpoint`` is written at
+    that batch (all ranks stop at the same one) and :class:`Preempted` is raised on every rank. When that
+    batch is followed by a validation or ends a pass over the data (a resumed run would skip those), the stop
+    waits one more batch; when it ends the training, the run finishes as usual. During a validation the stop
+    comes at its next batch: inside a fit, after writing ``checkpoint`` at the last finished training batch,
+    marked so that the resumed run repeats the abandoned validation. Anywhere else (data set-up, building,
+    between the first validation and training) :class:`Preempted` is raised from the handler itself.
+    The handlers are in place from :meth:`arm` (else from the sanity check or training) to :meth:`disarm`
+    (else the end of the fit); the earlier ones are restored then.
     """
 
     def __init__(self, checkpoint: str, signals: Sequence[str] = ()):
@@ -82,17 +94,38 @@ class StopOnSignal(L.Callback):
         self.received: int | None = None
         self._deferred = False
         self._previous: dict[int, Any] = {}
+        self._armed = False
+        # idle: nothing in flight worth finishing (stop at once); validating / training: stop at a boundary
+        self._phase = "idle"
+        self._abandoning_validation = False  # the checkpoint being written marks its validation to repeat
 
     # ----------------------------------------------------------------- handlers
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGINT and self.received == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl+C: stop now
-        log.warning("%s received: stopping after the batch in progress", signal.Signals(signum).name)
         self.received = signum
+        if self._phase == "idle":
+            raise Preempted(signum, None, None, self._handed_over(signum))
+        boundary = (
+            "the batch in progress" if self._phase == "training" else "the validation batch in progress"
+        )
+        log.warning("%s received: stopping after %s", signal.Signals(signum).name, boundary)
+
+    def arm(self) -> None:
+        """Take the stop signals from now on (train.py: before the data is set up) until :meth:`disarm`."""
+        self._previous = {signum: signal.getsignal(signum) for signum in self.signals}
+        for signum in self.signals:
+            signal.signal(signum, self._on_signal)
+        self._armed = True
+
+    def disarm(self) -> None:
+        """Give the signals back to the handlers they had before :meth:`arm`."""
+        self._armed = False
+        self._restore()
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # the handlers before Lightning registers its own (it does so just before the loops start)
-        self._previous = {signum: signal.getsignal(signum) for signum in self.signals}
+        if not self._armed:  # the handlers before Lightning registers its own (just before the loops start)
+            self._previous = {signum: signal.getsignal(signum) for signum in self.signals}
 
     def _install(self, trainer: L.Trainer) -> None:
         if signal.getsignal(self.signals[0]) == self._on_signal:
@@ -109,19 +142,59 @@ class StopOnSignal(L.Callback):
 
     def on_sanity_check_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._install(trainer)
+        self._phase = "validating"
+
+    def on_sanity_check_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._phase = "idle"
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._install(trainer)
+        self._phase = "training"
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._phase = "idle"
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._phase = "validating"
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._phase = "training" if trainer.state.fn == "fit" else "idle"
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._restore()
+        if not self._armed:
+            self._restore()
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, error: BaseException) -> None:
-        self._restore()
+        if not self._armed:
+            self._restore()
 
     # ----------------------------------------------------------------- the stop
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         self._stop_if_signalled(trainer, save=True)
+
+    def on_validation_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._stop_in_validation(trainer)
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._stop_in_validation(trainer)
+
+    def _stop_in_validation(self, trainer: L.Trainer) -> None:
+        """Abandon a validation: inside a fit, after writing the checkpoint of the last finished training
+        batch (its weights are what the validation measures), marked so that the resumed run repeats it."""
+        if not trainer.strategy.reduce_boolean_decision(self.received is not None, all=False):
+            return
+        inside_fit = trainer.state.fn == "fit" and not trainer.sanity_checking
+        self._abandoning_validation = inside_fit
+        try:
+            self._stop(trainer, save=inside_fit)
+        finally:
+            self._abandoning_validation = False
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        if self._abandoning_validation:
+            repeat_validation(checkpoint)
 
     def _stop_if_signalled(self, trainer: L.Trainer, save: bool) -> None:
         """Every rank calls this at the same point; any rank's signal stops all of them."""
@@ -132,16 +205,34 @@ class StopOnSignal(L.Callback):
         if save and _more_than_training_follows(trainer) and not self._deferred:
             self._deferred = True  # wait one batch, so that the resumed run repeats nothing and skips nothing
             return
+        self._stop(trainer, save)
+
+    def _stop(self, trainer: L.Trainer, save: bool) -> None:
+        """Write ``checkpoint`` (when ``save``) and raise :class:`Preempted`, on every rank."""
         counters = getattr(trainer.lightning_module, "counters", None)
         batches = counters.batches if counters is not None else trainer.global_step
         if save:
             Path(self.checkpoint).parent.mkdir(parents=True, exist_ok=True)
             trainer.save_checkpoint(self.checkpoint)
         signum = self.received or signal.SIGTERM  # a rank stopped by another rank's signal reports SIGTERM
+        raise Preempted(signum, batches, self.checkpoint if save else None, self._handed_over(signum))
+
+    def _handed_over(self, signum: int) -> Callable | None:
+        """The Python handler ``signum`` had before this callback's, to call once the run is cleaned up."""
         previous = self._previous.get(signum)
-        if not callable(previous) or previous is signal.default_int_handler:
-            previous = None
-        raise Preempted(signum, batches, self.checkpoint if save else None, previous)
+        return None if not callable(previous) or previous is signal.default_int_handler else previous
+
+
+def repeat_validation(checkpoint: dict[str, Any]) -> None:
+    """Mark a checkpoint written during a validation so that the resumed fit runs that validation again from
+    its first batch: the validation loop's progress reads "restarted in the middle of an evaluation, none of
+    it done", which Lightning's loops resume by running the evaluation (its own behaviour for a checkpoint
+    written mid-validation, from the first batch instead of the next one)."""
+    progress = checkpoint["loops"]["fit_loop"]["epoch_loop.val_loop.batch_progress"]
+    before = progress["total"]["completed"] - progress["current"]["completed"]  # earlier validations' batches
+    progress["total"] = {"ready": before + 1, "started": before + 1, "processed": before, "completed": before}
+    progress["current"] = {"ready": 1, "started": 1, "processed": 0, "completed": 0}
+    progress["is_last_batch"] = False
 
 
 def _more_than_training_follows(trainer: L.Trainer) -> bool:

@@ -41,6 +41,7 @@ from audiogan.metrics.digits import (
     fit_clip,
 )
 from audiogan.utils.atomic_checkpoint import atomic_torch_save
+from audiogan.utils.tensor_files import load_tensor_file
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def load_or_train(
     """The cached classifier if it was trained on this corpus' utterances with these settings, else train."""
     cache_path = Path(cache_path)
     if cache_path.is_file():
-        cached = torch.load(cache_path, map_location="cpu", weights_only=True)
+        cached = load_tensor_file(cache_path)
         if cached["key"] == cache_key(corpus, TrainSettings(**settings)):
             log.info("using the cached digit classifier %s", cache_path)
             return classifier_from_cache(cached, device)

@@ -15,7 +15,9 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from audiogan.callbacks.preemption import StopOnSignal
 from audiogan.commands.launch import check_launch
+from audiogan.commands.start_checks import check_wandb_login, refuse_to_overwrite
 from audiogan.runs.checkpoints import RunConfigInCheckpoints, init_from
 from audiogan.runs.resume import resume_checkpoint
 from audiogan.tasks.base import GANTask
@@ -81,6 +83,10 @@ def run(cfg: DictConfig) -> float | None:
     """Train one configuration; returns ``cfg.optimized_metric`` (for sweepers), or None."""
     check_launch(cfg)
     OmegaConf.resolve(cfg)
+    ckpt_path = resume_checkpoint(cfg.ckpt_path, cfg.paths.output_dir)
+    if ckpt_path is None:
+        refuse_to_overwrite(cfg.paths.output_dir, cfg.get("overwrite", False))
+    check_wandb_login(cfg)
     if cfg.get("print_config", True):
         print_config_tree(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -92,11 +98,13 @@ def run(cfg: DictConfig) -> float | None:
     if cfg.get("compile"):
         compile_networks(task, cfg.compile_options)
     trainer = build_trainer(cfg, RunConfigInCheckpoints(cfg))
+    stop = next((c for c in trainer.callbacks if isinstance(c, StopOnSignal)), None)
+    if stop is not None:
+        stop.arm()  # from here on a stop signal ends the run cleanly (data set-up and validate_first too)
     save_resolved_config(cfg, cfg.paths.output_dir)
     for logger in trainer.loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg))
     try:
-        ckpt_path = resume_checkpoint(cfg.ckpt_path, cfg.paths.output_dir)
         if ckpt_path is None and cfg.get("validate_first"):
             trainer.validate(task, datamodule=datamodule, verbose=False)  # the untrained scores, at batch 0
             trainer.num_sanity_val_steps = 0  # that validation was the sanity check
@@ -104,6 +112,8 @@ def run(cfg: DictConfig) -> float | None:
         if cfg.get("test_after_fit"):
             trainer.test(task, datamodule=datamodule, ckpt_path="best")
     finally:
+        if stop is not None:
+            stop.disarm()
         finish_loggers(trainer)
     metric: Any = (
         trainer.callback_metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None

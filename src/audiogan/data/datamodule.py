@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
@@ -186,6 +187,7 @@ class AudioDataModule(L.LightningDataModule):
             drop_last=True,
             num_workers=self.num_workers,
             persistent_workers=False,
+            generator=self._loader_generator(),
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -203,7 +205,19 @@ class AudioDataModule(L.LightningDataModule):
         self._resume_at = state_dict.get("train_pass")
 
     def _clip_loader(self, split: str) -> DataLoader:
-        return DataLoader(self.datasets[split], batch_size=1, shuffle=False, num_workers=0)
+        return DataLoader(
+            self.datasets[split],
+            batch_size=1,
+            shuffle=False,
+            num_workers=0,
+            generator=self._loader_generator(),
+        )
+
+    def _loader_generator(self) -> torch.Generator:
+        """A loader's own generator for its workers' base seed, so that starting an epoch or a validation
+        draws nothing from the global one: a resumed run then draws what the uninterrupted one drew (items
+        are seeded by the sampler, not by the workers)."""
+        return torch.Generator().manual_seed(self.seed)
 
     def val_dataloader(self) -> DataLoader:
         return self._clip_loader("val")

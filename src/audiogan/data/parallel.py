@@ -30,6 +30,7 @@ from audiogan.audio.io import load_audio
 from audiogan.data.corpora.base import Utterance
 from audiogan.utils.config import to_dict
 from audiogan.utils.files import atomic_write
+from audiogan.utils.tensor_files import load_tensor_file
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class ParallelMels(Dataset):
         file = self.cache_dir / f"{key}.pt" if self.cache_dir else None
         if file is not None and file.is_file():
             try:
-                cached = torch.load(file, map_location="cpu", weights_only=True)
+                cached = load_tensor_file(file)
                 self.cache_hits += 1
                 return cached["source"], cached["target"]
             except (OSError, RuntimeError, KeyError, EOFError) as err:

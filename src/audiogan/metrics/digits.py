@@ -17,6 +17,7 @@ import torchaudio
 from torch import nn
 
 from audiogan.audio.length import crop_or_pad
+from audiogan.utils.tensor_files import load_tensor_file
 
 SAMPLE_RATE = 16_000
 CLIP_SAMPLES = 16_384
@@ -197,4 +198,4 @@ def classifier_from_cache(cached: dict, device: str | None = None) -> DigitClass
 
 def load_digit_classifier(cache_path: str | os.PathLike, device: str | None = None) -> DigitClassifier:
     """The classifier cached at ``cache_path`` (eval mode, ``val_accuracy`` set), for scoring audio."""
-    return classifier_from_cache(torch.load(cache_path, map_location="cpu", weights_only=True), device)
+    return classifier_from_cache(load_tensor_file(cache_path), device)

@@ -43,7 +43,7 @@ class WaveNet(nn.Module):
     (R = ``receptive_field``). One pass predicts every sample (no target-field slicing).
 
     Head: ReLU(skip sum) -> conv k3 -> 2048 -> ReLU -> conv k3 -> 256 -> ReLU -> 1x1 -> 1, the Rethage head
-    that w-transposed-x uses: ~5M parameters, as its WaveNet (4.99M); a 1x1-only head would be ~2.7M.
+    that w-transposed-x uses, which gives the published WaveNet size (the counts: conf/model/hifigan_denoise).
     A ReLU before the last 1x1 (w-transposed-x has none, which makes its last two convs one factorised
     linear map) keeps the 256-wide layer a real one.
     """

@@ -3,7 +3,7 @@
 Spectrograms are [B, 1, freq=128, time=128] with the lowest frequency at index 0 (torch.stft's order, see
 :mod:`audiogan.audio.spectrogram`). The original is NHWC with time on axis 1 and frequency on axis 2, i.e. the
 transpose of ours; with square kernels and equal strides on both axes the networks are the same up to that
-relabelling, so shapes and parameter counts match (G 19,065,345, D 17,427,969 at the defaults). TF's 'SAME'
+relabelling, so shapes and parameter counts match (the counts: conf/model/specgan.yaml). TF's 'SAME'
 padding is asymmetric (1 before, 2 after), so the spatial alignment differs from the original by one pixel.
 """
 

@@ -5,6 +5,10 @@ Checkpoints written by ``train.py`` carry the run's resolved config (:data:`RUN_
 evaluation, sampling and conversion. Older checkpoints fall back to ``<run dir>/config.yaml`` beside
 ``<run dir>/checkpoints/``. A damaged file (truncated, empty, not a checkpoint) is refused in one line
 naming it.
+
+Opening one runs nothing from it: the file is read as plain data (:mod:`audiogan.utils.tensor_files`), and
+the configs it carries may only name classes of the trusted modules (:func:`check_targets`), since the task
+is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -20,12 +24,24 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from audiogan.errors import ConfigError, DamagedCheckpointError
+from audiogan.errors import ConfigError, DamagedCheckpointError, UnsafeFileError
 from audiogan.tasks.roles import MelVocoding, require
+from audiogan.utils.tensor_files import load_tensor_file
 
 RUN_CONFIG_KEY = "audiogan_run_config"
+# what a config read from a file may build: this package, torch's optimizers and lr schedulers, and the
+# Lightning trainer, callbacks and loggers of a run's train config
+TRUSTED_TARGETS = (
+    "audiogan.",
+    "torch.optim.",
+    "lightning.pytorch.Trainer",
+    "lightning.pytorch.callbacks.",
+    "lightning.pytorch.loggers.",
+)
+# a user's own family (``--config-dir``): its module, trusted explicitly
+TRUST_VARIABLE = "AUDIOGAN_TRUSTED_TARGETS"
 
 
 def checkpoint_file(path: str | os.PathLike | None) -> Path:
@@ -48,7 +64,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"checkpoint {path} is empty (0 bytes); expected a .ckpt written by train.py"
         )
     try:
-        contents = torch.load(path, map_location=map_location, weights_only=False, mmap=True)
+        contents = load_tensor_file(path, map_location=map_location, mmap=True)
+    except UnsafeFileError:
+        raise
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DamagedCheckpointError(
@@ -59,7 +77,34 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise DamagedCheckpointError(
             f"checkpoint {path} holds no state_dict; expected a .ckpt written by train.py"
         )
+    for key in ("hyper_parameters", RUN_CONFIG_KEY):
+        check_targets(contents.get(key), f"checkpoint {path}: {key}")
     return contents
+
+
+def trusted_targets() -> tuple[str, ...]:
+    """The module prefixes a ``_target_`` read from a file may name: :data:`TRUSTED_TARGETS` and those of
+    the ``AUDIOGAN_TRUSTED_TARGETS`` environment variable (comma-separated, e.g. ``my_family``)."""
+    extra = [name.strip().rstrip(".") for name in os.environ.get(TRUST_VARIABLE, "").split(",")]
+    return TRUSTED_TARGETS + tuple(f"{name}." for name in extra if name)
+
+
+def check_targets(node: Any, where: str) -> None:
+    """Refuse a config read from a file (a checkpoint's, a run dir's) that names, at any depth, a ``_target_``
+    outside :func:`trusted_targets`: building it could call any importable function."""
+    if isinstance(node, DictConfig | ListConfig):
+        node = OmegaConf.to_container(node, resolve=False)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_" and not (isinstance(value, str) and value.startswith(trusted_targets())):
+                raise UnsafeFileError(
+                    f"{where} names _target_={value!r}, not a class of {', '.join(TRUSTED_TARGETS)}: refused "
+                    f"(to build a family of your own from it, set {TRUST_VARIABLE}=<its module>)"
+                )
+            check_targets(value, f"{where}.{key}")
+    elif isinstance(node, list | tuple):
+        for i, value in enumerate(node):
+            check_targets(value, f"{where}[{i}]")
 
 
 def run_dir(ckpt_path: str | os.PathLike) -> Path:
@@ -80,7 +125,9 @@ def run_config(ckpt_path: str | os.PathLike, contents: dict[str, Any] | None = N
             f"{ckpt_path} carries no run config (written before checkpoints did) and there is no {path}; "
             "keep such a checkpoint in <run dir>/checkpoints/ next to the run's config.yaml"
         )
-    return OmegaConf.load(path)
+    config = OmegaConf.load(path)  # a safe YAML loader: data only
+    check_targets(config, str(path))
+    return config
 
 
 def task_class(

@@ -9,7 +9,8 @@ also owns:
 * skipping the D update while its loss (averaged over all ranks) is below a threshold;
 * gradient clipping per network, lr schedulers per step / per epoch / on a validation metric
   (:mod:`audiogan.tasks.optimizers`);
-* its counters saved in and restored from checkpoints, and identical decisions on every DDP rank;
+* its counters and the random generators' states saved in and restored from checkpoints
+  (:mod:`audiogan.tasks.resumable`), and identical decisions on every DDP rank;
 * the validation and test loops (:mod:`audiogan.tasks.evaluation`).
 
 What a family offers the commands (inference, a mel vocoder, export, sampling) are roles it takes on
@@ -23,7 +24,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 import lightning as L
@@ -36,6 +36,7 @@ from audiogan.errors import NonFiniteLossError
 from audiogan.samples import Sample
 from audiogan.tasks.evaluation import EvaluationLoops
 from audiogan.tasks.optimizers import NETWORKS, build_optimizers, step_schedulers
+from audiogan.tasks.resumable import ResumableState
 from audiogan.tasks.schedule import Counters, Schedule, Stage
 from audiogan.utils.config import to_dict
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 Logs = dict[str, torch.Tensor]
 
 
-class GANTask(EvaluationLoops, L.LightningModule):
+class GANTask(ResumableState, EvaluationLoops, L.LightningModule):
     """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's.
 
     ``generator``, ``discriminator`` and ``gan_loss`` (the adversarial objective, conf/loss/) are configs
@@ -96,6 +97,7 @@ class GANTask(EvaluationLoops, L.LightningModule):
         # wall-clock seconds trained before this fit (restored from a checkpoint), and when this fit started
         self._seconds_before = 0.0
         self._fit_started: float | None = None
+        self._rng_to_restore: dict[str, Any] | None = None  # a checkpoint's generator states, until batch 1
         if any(stage.reset_discriminator for stage in self.schedule.stages):
             self._initial_discriminator = copy.deepcopy(self.discriminator.state_dict())
 
@@ -283,26 +285,7 @@ class GANTask(EvaluationLoops, L.LightningModule):
             self._last_validation = dict(self.trainer.callback_metrics)
             self._step_schedulers("plateau_validation", self.trainer.callback_metrics)
 
-    def elapsed_seconds(self) -> float:
-        """Wall-clock seconds this run has trained so far, earlier runs it resumed from included."""
-        if self._fit_started is None:
-            return self._seconds_before
-        return self._seconds_before + time.monotonic() - self._fit_started
-
-    # ----------------------------------------------------------------- checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["gan_engine"] = {
-            "counters": asdict(self.counters),
-            "schedule": asdict(self.schedule),
-            "seconds": self.elapsed_seconds(),
-        }
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint.get("gan_engine")
-        if state is not None:
-            self.counters = Counters(**state["counters"])
-            self._seconds_before = state.get("seconds", 0.0)
-
+    # ----------------------------------------------------------------- fit
     def on_fit_start(self) -> None:
         self._fit_started = time.monotonic()
         first = self.schedule.first_batch

@@ -33,17 +33,21 @@ def _from_log(log_magnitude: torch.Tensor, scale: str) -> torch.Tensor:
     return torch.pow(10.0, log_magnitude / 20.0)
 
 
+def _mel_scale(config: AudioConfig) -> dict:
+    """A front-end's mel bands as torchaudio's filterbank functions name them."""
+    return {
+        "f_min": config.fmin,
+        "f_max": config.mel_fmax,
+        "n_mels": config.n_mels,
+        "sample_rate": config.sample_rate,
+        "norm": config.mel_norm,
+        "mel_scale": config.mel_scale,
+    }
+
+
 def mel_filterbank(config: AudioConfig) -> torch.Tensor:
     """The mel filterbank [n_mels, n_freqs] of a front-end."""
-    fbank = torchaudio.functional.melscale_fbanks(
-        n_freqs=config.n_fft // 2 + 1,
-        f_min=config.fmin,
-        f_max=config.mel_fmax,
-        n_mels=config.n_mels,
-        sample_rate=config.sample_rate,
-        norm=config.mel_norm,
-        mel_scale=config.mel_scale,
-    )
+    fbank = torchaudio.functional.melscale_fbanks(n_freqs=config.n_fft // 2 + 1, **_mel_scale(config))
     return fbank.T.contiguous()
 
 
@@ -138,13 +142,7 @@ class GriffinLimVocoder(nn.Module):
         super().__init__()
         self.config = config
         self.inverse_mel = torchaudio.transforms.InverseMelScale(
-            n_stft=config.n_fft // 2 + 1,
-            n_mels=config.n_mels,
-            sample_rate=config.sample_rate,
-            f_min=config.fmin,
-            f_max=config.mel_fmax,
-            norm=config.mel_norm,
-            mel_scale=config.mel_scale,
+            n_stft=config.n_fft // 2 + 1, **_mel_scale(config)
         )
         self.n_iter = n_iter if n_iter is not None else config.griffin_lim_iters
         self.register_buffer("window", torch.hann_window(config.win_length), persistent=False)

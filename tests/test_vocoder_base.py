@@ -113,7 +113,8 @@ def test_layouts_are_found_through_the_model_configs():
     assert "toy vocoder" not in [layout.name for layout in release_layouts()]  # only where its config is
 
 
-def test_a_release_is_read_into_its_family_and_written_back(tmp_path):
+def test_a_release_is_read_into_its_family_and_written_back(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="audiogan")
     task = toy_vocoder("model.task.generator.channels=6")
     (written,) = [layout for layout in release_layouts([TOY_CONF]) if layout.name == "toy vocoder"][0].write(
         task, tmp_path
@@ -123,6 +124,10 @@ def test_a_release_is_read_into_its_family_and_written_back(tmp_path):
     assert imported.generator.pre.out_channels == 6  # the release's sizes, not the config's default 8
     for name, value in task.generator.state_dict().items():
         assert torch.equal(imported.generator.state_dict()[name], value), name
+    assert "toy_vocoder release: no discriminator" in caplog.text  # what the reader assumed, said
+    release.state_dict["generator.pre.weight"] = torch.zeros(5, 32, 3)
+    with pytest.raises(ConfigError, match=r"toy_vocoder release: size mismatch for generator.pre.weight"):
+        task_from_release(release, [TOY_CONF])
 
 
 def test_a_file_of_no_known_layout_is_refused_listing_the_layouts(tmp_path):

@@ -7,6 +7,7 @@ list them (:mod:`audiogan.tasks.release`).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,8 @@ from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config
 from audiogan.tasks.release import Release, ReleaseLayout
+
+log = logging.getLogger(__name__)
 
 PACKAGE_CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -67,8 +70,14 @@ def task_from_release(release: Release, config_dirs: Iterable[str | os.PathLike]
     search = [f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in config_dirs)}]"]
     cfg = compose_config(str(PACKAGE_CONF), [*search, f"model={release.family}", *release.overrides])
     task = task_from_config(cfg.model.task, f"the {release.family} release")
-    missing, unexpected = task.load_state_dict(release.state_dict, strict=False)
+    try:
+        missing, unexpected = task.load_state_dict(release.state_dict, strict=False)
+    except RuntimeError as err:  # a weight of another shape
+        mismatch = next(line.strip() for line in str(err).splitlines() if "size mismatch" in line)
+        raise ConfigError(f"{release.family} release: {mismatch}") from None
     wrong = unexpected + [key for key in missing if not key.startswith("discriminator.")]
     if wrong:
         raise ConfigError(f"{release.family} release: weights that do not fit its network: {sorted(wrong)}")
+    for note in release.notes:
+        log.info("%s release: %s", release.family, note)
     return task

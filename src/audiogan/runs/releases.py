@@ -56,12 +56,16 @@ def read_release(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"release not found: {path}")
-    layouts = release_layouts(config_dirs)
-    for layout in layouts:
-        if layout.recognises(path):
-            return layout.read(path, config)
-    known = "; ".join(f"{layout.name} ({layout.files})" for layout in layouts) or "none"
-    raise ConfigError(f"{path} is in no release layout known here; the layouts known: {known}")
+    layout = find_layout(path, config_dirs)
+    if layout is None:
+        known = "; ".join(f"{layout.name} ({layout.files})" for layout in release_layouts(config_dirs))
+        raise ConfigError(f"{path} is in no release layout known here; the layouts known: {known or 'none'}")
+    return layout.read(path, config)
+
+
+def find_layout(path: Path, config_dirs: Iterable[str | os.PathLike] = ()) -> ReleaseLayout | None:
+    """The layout that recognises ``path`` as one of its releases, or None (e.g. an audiogan checkpoint)."""
+    return next((layout for layout in release_layouts(config_dirs) if layout.recognises(path)), None)
 
 
 def task_from_release(release: Release, config_dirs: Iterable[str | os.PathLike] = ()) -> GANTask:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.models.layers import joint_pass
+from audiogan.tasks.hifigan_release import HiFiGANRelease
 from audiogan.tasks.vocoder import VocoderTask
 
 
@@ -21,6 +22,8 @@ class HiFiGANTask(VocoderTask):
     (``audio.loss_mel``: the full band). Feature-matching targets come from the discriminator as updated on
     this batch (it scores the real audio again in the generator step), as the official code does.
     """
+
+    release_layouts = (HiFiGANRelease,)
 
     @classmethod
     def rename_old_arguments(cls, arguments: dict[str, Any]) -> list[str]:

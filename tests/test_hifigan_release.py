@@ -1,0 +1,134 @@
+"""jik876/hifi-gan's release layout: a generator file ``g_<steps>`` ({"generator": state_dict}, hook weight
+norm) with its config.json, opened by ``audiogan.load`` and written back bit-exact. The official files are
+written here from the official Generator's structure (module names and shapes), not from our modules."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+import audiogan
+from audiogan.errors import ConfigError
+from audiogan.runs.releases import find_layout, task_from_release
+from audiogan.tasks.hifigan_release import HiFiGANRelease
+
+TINY = {
+    "resblock": "1",
+    "upsample_rates": [8, 8, 2, 2],
+    "upsample_kernel_sizes": [16, 16, 4, 4],
+    "upsample_initial_channel": 32,
+    "resblock_kernel_sizes": [3, 7, 11],
+    "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+    "num_mels": 100,
+    "n_fft": 1024,
+    "hop_size": 256,
+    "win_size": 1024,
+    "sampling_rate": 24000,
+    "fmin": 0,
+    "fmax": 12000,
+    "fmax_for_loss": None,
+    "learning_rate": 0.0002,
+    "adam_b1": 0.8,
+    "adam_b2": 0.99,
+    "lr_decay": 0.999,
+    "batch_size": 16,
+    "segment_size": 8192,
+}
+
+
+def _weight_normed(key: str, out_channels: int, in_channels: int, kernel: int, transposed=False) -> dict:
+    """A hook-weight-normed conv's entries (torch.nn.utils.weight_norm, dim 0)."""
+    shape = (in_channels, out_channels, kernel) if transposed else (out_channels, in_channels, kernel)
+    return {
+        f"{key}.bias": torch.randn(out_channels) * 0.1,
+        f"{key}.weight_g": torch.rand(shape[0], 1, 1) + 0.5,
+        f"{key}.weight_v": torch.randn(shape),
+    }
+
+
+def official_generator(h: dict) -> dict[str, torch.Tensor]:
+    """The official Generator(h)'s state_dict: conv_pre, ups, resblocks (K per stage, flat), conv_post."""
+    torch.manual_seed(0)
+    channels, state = h["upsample_initial_channel"], {}
+    state.update(_weight_normed("conv_pre", channels, h["num_mels"], 7))
+    kernels = h["resblock_kernel_sizes"]
+    for i, kernel in enumerate(h["upsample_kernel_sizes"]):
+        state.update(_weight_normed(f"ups.{i}", channels // 2, channels, kernel, transposed=True))
+        channels //= 2
+        for j, (k, dilations) in enumerate(zip(kernels, h["resblock_dilation_sizes"], strict=True)):
+            groups = ["convs1", "convs2"] if h["resblock"] == "1" else ["convs"]
+            for group in groups:
+                for n in range(len(dilations)):
+                    state.update(
+                        _weight_normed(f"resblocks.{i * len(kernels) + j}.{group}.{n}", channels, channels, k)
+                    )
+    state.update(_weight_normed("conv_post", 1, channels, 7))
+    return state
+
+
+@pytest.fixture
+def release(tmp_path):
+    """g_00012345 and config.json as a jik876/hifi-gan run leaves them."""
+    weights = official_generator(TINY)
+    torch.save({"generator": weights}, tmp_path / "g_00012345")
+    (tmp_path / "config.json").write_text(json.dumps(TINY))
+    return tmp_path / "g_00012345", weights
+
+
+def test_audiogan_load_opens_a_generator_file_with_its_config(release, caplog):
+    path, weights = release
+    caplog.set_level(logging.INFO, logger="audiogan")
+    vocoder = audiogan.load(path)
+    assert "is a jik876/hifi-gan release: imported on the fly" in caplog.text
+    assert "no discriminator in a generator file: a fresh one" in caplog.text
+    assert vocoder.sample_rate == 24000
+    mel = torch.randn(100, 20)
+    assert vocoder.vocode(mel).waveform.shape == (20 * 256,)
+    task = task_from_release(HiFiGANRelease().read(path))
+    config = task.audio_config
+    assert (config.n_mels, config.fmax, config.loss_front_end().fmax) == (100, 12000, None)
+    assert task.hparams["optim"]["discriminator"]["betas"] == [0.8, 0.99]
+    # hook weight norm's weight = g * v / |v| (per output channel), as our parametrization computes it
+    g, v = weights["conv_pre.weight_g"], weights["conv_pre.weight_v"]
+    expected = g * v / v.norm(dim=(1, 2), keepdim=True)
+    torch.testing.assert_close(task.generator.conv_pre.weight, expected)
+
+
+def test_import_then_export_is_bit_exact(release, tmp_path):
+    path, weights = release
+    task = task_from_release(HiFiGANRelease().read(path))
+    written, config = HiFiGANRelease().write(task, tmp_path / "out")
+    back = torch.load(written, weights_only=True)["generator"]
+    assert back.keys() == weights.keys()
+    assert all(torch.equal(back[key], value) for key, value in weights.items())
+    training_keys = ("learning_rate", "adam_b1", "adam_b2", "lr_decay", "batch_size", "segment_size")
+    # the front-end and the generator's sizes go back; the training settings stay with the run
+    assert json.loads(config.read_text()) == {k: v for k, v in TINY.items() if k not in training_keys}
+
+
+def test_without_config_the_variant_is_recognised_from_the_shapes(tmp_path, caplog):
+    v3 = {
+        **TINY,
+        "resblock": "2",
+        "upsample_rates": [8, 8, 4],
+        "upsample_kernel_sizes": [16, 16, 8],
+        "upsample_initial_channel": 256,
+        "resblock_kernel_sizes": [3, 5, 7],
+        "resblock_dilation_sizes": [[1, 2], [2, 6], [3, 12]],
+        "num_mels": 80,
+    }
+    torch.save({"generator": official_generator(v3)}, tmp_path / "g_02500000")
+    caplog.set_level(logging.INFO, logger="audiogan")
+    task = task_from_release(HiFiGANRelease().read(tmp_path / "g_02500000"))
+    assert "no config.json: V3 assumed from the weight shapes" in caplog.text
+    assert task.generator.upsample_rates == (8, 8, 4)
+
+
+def test_a_generator_file_without_its_key_is_refused_naming_what_it_holds(tmp_path):
+    torch.save({"model": {}}, tmp_path / "g_00000001")
+    assert find_layout(tmp_path / "g_00000001").name == "jik876/hifi-gan"
+    with pytest.raises(ConfigError, match=r"holds 'generator'; found \['model'\]"):
+        HiFiGANRelease().read(tmp_path / "g_00000001")

@@ -132,3 +132,40 @@ def test_a_generator_file_without_its_key_is_refused_naming_what_it_holds(tmp_pa
     assert find_layout(tmp_path / "g_00000001").name == "jik876/hifi-gan"
     with pytest.raises(ConfigError, match=r"holds 'generator'; found \['model'\]"):
         HiFiGANRelease().read(tmp_path / "g_00000001")
+
+
+def test_init_from_a_generator_file_copies_the_generator_and_keeps_a_fresh_discriminator(
+    release, compose_cfg
+):
+    from conftest import smoke
+
+    from audiogan.commands.train import build_task
+    from audiogan.runs.releases import init_from_release
+
+    path, weights = release
+    sizes = ["model.task.generator.channels=32", "audio.n_mels=100"]
+    task = build_task(compose_cfg(*smoke("hifigan"), *sizes))
+    discriminator = {k: v.clone() for k, v in task.discriminator.state_dict().items()}
+    init_from_release(task, path, HiFiGANRelease())
+    g, v = weights["ups.1.weight_g"], weights["ups.1.weight_v"]
+    torch.testing.assert_close(task.generator.ups[1].weight, g * v / v.norm(dim=(1, 2), keepdim=True))
+    assert all(torch.equal(discriminator[k], v) for k, v in task.discriminator.state_dict().items())
+    other = build_task(compose_cfg(*smoke("hifigan")))  # 16 channels: not the release's sizes
+    with pytest.raises(ConfigError, match=r"init_from=.*g_00012345 \(jik876/hifi-gan\): generator.conv_pre"):
+        init_from_release(other, path, HiFiGANRelease())
+
+
+@pytest.mark.slow  # trains two batches
+def test_train_init_from_a_generator_file(release, compose_cfg, caplog):
+    from conftest import smoke
+
+    from audiogan.commands.train import run
+
+    caplog.set_level(logging.INFO, logger="audiogan")
+    path, _ = release
+    run(
+        compose_cfg(
+            *smoke("hifigan"), "model.task.generator.channels=32", "audio.n_mels=100", f"init_from={path}"
+        )
+    )
+    assert f"initialised from {path}, a jik876/hifi-gan release" in caplog.text

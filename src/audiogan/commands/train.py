@@ -19,6 +19,7 @@ from audiogan.callbacks.preemption import StopOnSignal
 from audiogan.commands.launch import check_launch
 from audiogan.commands.start_checks import check_wandb_login, refuse_to_overwrite
 from audiogan.runs.checkpoints import RunConfigInCheckpoints, init_from
+from audiogan.runs.releases import find_layout, init_from_release
 from audiogan.runs.resume import resume_checkpoint
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config
@@ -93,8 +94,13 @@ def run(cfg: DictConfig) -> float | None:
     datamodule = build_datamodule(cfg)
     task = build_task(cfg)
     if cfg.get("init_from"):
-        init_from(task, cfg.init_from)
-        log.info("generator and discriminator initialised from %s", cfg.init_from)
+        layout = find_layout(Path(cfg.init_from))
+        if layout is not None:  # another project's release, e.g. jik876/hifi-gan's g_02500000
+            init_from_release(task, Path(cfg.init_from), layout)
+            log.info("initialised from %s, a %s release", cfg.init_from, layout.name)
+        else:
+            init_from(task, cfg.init_from)
+            log.info("generator and discriminator initialised from %s", cfg.init_from)
     if cfg.get("compile"):
         compile_networks(task, cfg.compile_options)
     trainer = build_trainer(cfg, RunConfigInCheckpoints(cfg))

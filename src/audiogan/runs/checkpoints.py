@@ -182,16 +182,27 @@ def init_from(task: L.LightningModule, ckpt_path: str | os.PathLike) -> None:
             f"init_from={ckpt_path} is a {trained.__name__} checkpoint; "
             f"this run trains a {type(task).__name__}"
         )
-    for network in ("generator", "discriminator"):
+    copy_networks(task, contents["state_dict"], f"init_from={ckpt_path}")
+
+
+def copy_networks(
+    task: L.LightningModule,
+    state_dict: dict[str, torch.Tensor],
+    source: str,
+    networks: tuple[str, ...] = ("generator", "discriminator"),
+) -> None:
+    """Load ``networks`` of ``task`` from ``state_dict`` (keys ``<network>.<name>``); a missing parameter or
+    one of another shape stops naming it and ``source``."""
+    for network in networks:
         module = getattr(task, network)
         prefix = f"{network}."
-        weights = {k[len(prefix) :]: v for k, v in contents["state_dict"].items() if k.startswith(prefix)}
+        weights = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
         for name, value in module.state_dict().items():
             if name not in weights:
-                raise ConfigError(f"init_from={ckpt_path} has no {prefix}{name} (shape {tuple(value.shape)})")
+                raise ConfigError(f"{source} has no {prefix}{name} (shape {tuple(value.shape)})")
             if weights[name].shape != value.shape:
                 raise ConfigError(
-                    f"init_from={ckpt_path}: {prefix}{name} has shape {tuple(weights[name].shape)} there and "
+                    f"{source}: {prefix}{name} has shape {tuple(weights[name].shape)} there and "
                     f"{tuple(value.shape)} here; the networks must be configured alike"
                 )
         module.load_state_dict(weights)

@@ -16,6 +16,7 @@ import yaml
 from hydra.utils import get_class
 
 from audiogan.errors import ConfigError
+from audiogan.runs.checkpoints import copy_networks
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config
@@ -85,3 +86,22 @@ def task_from_release(release: Release, config_dirs: Iterable[str | os.PathLike]
     for note in release.notes:
         log.info("%s release: %s", release.family, note)
     return task
+
+
+def init_from_release(task: GANTask, path: Path, layout: ReleaseLayout) -> None:
+    """``init_from=`` a released file: its networks copied into ``task`` (a generator-only release leaves the
+    discriminator fresh). The run's config must build the release's sizes; a parameter of another shape
+    stops naming it."""
+    release = layout.read(path)
+    trained = family_task_classes()[release.family]
+    if not isinstance(task, trained):
+        raise ConfigError(
+            f"init_from={path} is a {layout.name} release ({release.family}); this run trains a "
+            f"{type(task).__name__}"
+        )
+    held = tuple(
+        n for n in ("generator", "discriminator") if any(k.startswith(f"{n}.") for k in release.state_dict)
+    )
+    copy_networks(task, release.state_dict, f"init_from={path} ({layout.name})", held)
+    for note in release.notes:
+        log.info("%s release: %s", release.family, note)

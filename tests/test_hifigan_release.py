@@ -130,6 +130,8 @@ def test_without_config_the_variant_is_recognised_from_the_shapes(tmp_path, capl
 def test_a_generator_file_without_its_key_is_refused_naming_what_it_holds(tmp_path):
     torch.save({"model": {}}, tmp_path / "g_00000001")
     assert find_layout(tmp_path / "g_00000001").name == "jik876/hifi-gan"
+    torch.save({"state_dict": {}}, tmp_path / "g_best.ckpt")
+    assert find_layout(tmp_path / "g_best.ckpt") is None  # an audiogan checkpoint of that name stays one
     with pytest.raises(ConfigError, match=r"holds 'generator'; found \['model'\]"):
         HiFiGANRelease().read(tmp_path / "g_00000001")
 

@@ -78,10 +78,11 @@ def _override(key: str, value: Any) -> str:
 
 class HiFiGANRelease(ReleaseLayout):
     name = "jik876/hifi-gan"
-    files = "g_<steps> holding {'generator': state_dict}, config.json beside it"
+    files = "g_<steps> (digits only) holding {'generator': state_dict}, config.json beside it"
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.name.startswith("g_")
+        # the official name: g_ and the step count (8 digits); an audiogan g_best.ckpt is not one
+        return path.is_file() and re.fullmatch(r"g_\d+", path.name) is not None
 
     def read(self, path: Path, config: str | os.PathLike | None = None) -> Release:
         contents = load_tensor_file(path)

@@ -30,5 +30,7 @@ def test_infer_exports_onnx_from_a_checkpoint(melgan_ckpt, tmp_path, caplog):
 
 @pytest.mark.slow
 def test_bad_export_value_names_the_key_and_the_choices(melgan_ckpt, tmp_path):
-    with pytest.raises(ConfigError, match=r"export=tflite; expected one of torchscript, onnx, all or null"):
+    with pytest.raises(
+        ConfigError, match=r"export=tflite; expected one of torchscript, onnx, all, official or null"
+    ):
         run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=tflite"))

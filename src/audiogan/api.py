@@ -11,21 +11,17 @@ Waveforms go in as [T] or [B, T] tensors or arrays at any rate (resampled to the
 
 from __future__ import annotations
 
-import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from audiogan.inference.audio_model import Audio, AudioModel
-from audiogan.runs.checkpoints import load_task, load_vocoder
-from audiogan.runs.releases import find_layout, task_from_release
+from audiogan.runs.checkpoints import load_vocoder
+from audiogan.runs.releases import open_task
 from audiogan.tasks.roles import PythonAPI, Resynthesizer, require
 
 __all__ = ["Audio", "AudioModel", "load"]
-
-log = logging.getLogger(__name__)
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu", **options: Any) -> Any:
@@ -37,13 +33,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu", **options:
     in another project's release layout (jik876/hifi-gan's ``g_<steps>`` with its ``config.json``) is
     imported on the fly, said in one log line.
     """
-    layout = find_layout(Path(path))
-    if layout is not None:  # another project's release, e.g. jik876/hifi-gan's g_02500000
-        log.info("%s is a %s release: imported on the fly", path, layout.name)
-        task = task_from_release(layout.read(Path(path)))
-    else:
-        task = load_task(path, map_location=str(device))
-    task = task.to(device).eval()
+    task = open_task(path, device).to(device).eval()
     if isinstance(options.get("vocoder"), (str, os.PathLike)):
         options["vocoder"] = load_vocoder(options["vocoder"], task.audio_config, device)
     if isinstance(task, PythonAPI):

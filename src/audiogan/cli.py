@@ -1,5 +1,6 @@
-"""The command-line entry points: ``audiogan-train`` ... ``audiogan-report`` (pyproject.toml's console
-scripts) and the root scripts ``train.py`` ... ``report.py``, which call the same functions.
+"""The command-line entry points: ``audiogan-train`` ... ``audiogan-report`` and ``audiogan-import``
+(pyproject.toml's console scripts) and the root scripts ``train.py`` ... ``report.py``, which call the same
+functions.
 
 Each is a Hydra app on the config tree shipped inside the package (``audiogan/conf``, which the repository's
 ``conf/`` links to), so an installed package needs no checkout; ``--config-dir <folder>`` adds a user's own
@@ -18,7 +19,7 @@ from hydra.errors import InstantiationException
 
 from audiogan.audio.io import AudioFileError
 from audiogan.callbacks.preemption import Preempted
-from audiogan.commands import evaluate, infer, report, sample, train
+from audiogan.commands import evaluate, import_release, infer, report, sample, train
 from audiogan.data.corpora.base import CorpusNotFoundError
 from audiogan.errors import CheckpointWriteError, ConfigError, NonFiniteLossError
 from audiogan.runs.resolvers import register_resolvers
@@ -125,3 +126,10 @@ def convert_main(cfg) -> None:
 def report_main(cfg) -> None:
     """The listening report of runs: ``audiogan-report runs=[<run dir>,...]`` (conf/report.yaml)."""
     report.run(cfg)
+
+
+@_command("import")
+def import_main(cfg) -> None:
+    """Another project's release as an audiogan checkpoint: ``audiogan-import path=g_02500000 out=v1.ckpt``
+    (conf/import.yaml)."""
+    import_release.run(cfg)

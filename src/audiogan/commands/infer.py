@@ -33,7 +33,8 @@ from audiogan.audio.io import (
 from audiogan.audio.length import crop_or_pad
 from audiogan.commands.export import EXPORTS, export_generator
 from audiogan.errors import ConfigError, UnsupportedCommand
-from audiogan.runs.checkpoints import checkpoint_file, load_task, load_vocoder, new_output_dir
+from audiogan.runs.checkpoints import checkpoint_file, load_vocoder, new_output_dir
+from audiogan.runs.releases import open_task
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.roles import Exportable, Resynthesizer, require
 from audiogan.utils.devices import resolve_device
@@ -156,7 +157,7 @@ def run(
     output_dir = Path(cfg.output_dir) if cfg.output_dir else new_output_dir(ckpt, command)
     files = audio_files(Path(cfg.input), exclude=output_dir) if cfg.input is not None else []
     device = resolve_device(cfg.device)
-    task = load_task(ckpt)
+    task = open_task(ckpt)
     if task_type is not None and not isinstance(task, task_type):
         raise ConfigError(
             f"{ckpt} is a {type(task).__name__} checkpoint; {command}.py needs a {task_type.__name__} one"

@@ -19,7 +19,8 @@ from audiogan.callbacks.preemption import StopOnSignal
 from audiogan.commands.launch import check_launch
 from audiogan.commands.start_checks import check_wandb_login, refuse_to_overwrite
 from audiogan.runs.checkpoints import RunConfigInCheckpoints, init_from
-from audiogan.runs.releases import find_layout, init_from_release
+from audiogan.runs.layouts import find_layout
+from audiogan.runs.releases import init_from_release
 from audiogan.runs.resume import resume_checkpoint
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config

@@ -7,12 +7,14 @@ The sizes (V1 / V2 / V3 generators, the discriminators) live in conf/model/hifig
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import spectral_norm as hook_spectral_norm
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from audiogan.models.layers import wn_conv1d, wn_conv_transpose1d
@@ -167,15 +169,33 @@ class MultiPeriodDiscriminator(nn.Module):
         return [branch(x) for branch in self.branches]
 
 
+# the parametrization's spectral-norm entries -> the hook's: the same weight and singular vectors
+SPECTRAL_NORM_NAMES = {
+    "parametrizations.weight.original": "weight_orig",
+    "parametrizations.weight.0._u": "weight_u",
+    "parametrizations.weight.0._v": "weight_v",
+}
+
+
+def _rename_entries(state_dict, prefix, *args, names: dict[str, str], **kwargs) -> None:
+    """A load_state_dict pre-hook: entries under ``prefix`` named by a key of ``names`` take its value's name,
+    so checkpoints written with either spectral norm load into either."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        for old, new in names.items():
+            if key.endswith(f".{old}"):
+                state_dict[key.removesuffix(old) + new] = state_dict.pop(key)
+
+
 class ScaleDiscriminator(nn.Module):
     """MSD branch on raw or average-pooled audio [B, 1, T]: grouped strided 1-D convs, logits last.
 
-    ``layers``: (out_channels, kernel, stride, groups) per conv; ``norm``: "weight" or "spectral".
+    ``layers``: (out_channels, kernel, stride, groups) per conv; ``norm``: "weight", "spectral" (the
+    parametrization) or "spectral_hook" (see :class:`MultiScaleDiscriminator`).
     """
 
     def __init__(self, layers: Sequence[Sequence[int]], norm: str = "weight", leaky_relu_slope: float = 0.1):
         super().__init__()
-        wrap = {"weight": weight_norm, "spectral": spectral_norm}[norm]
+        wrap = {"weight": weight_norm, "spectral": spectral_norm, "spectral_hook": hook_spectral_norm}[norm]
         self.slope = leaky_relu_slope
         convs, c_in = [], 1
         for c_out, kernel, stride, groups in layers:
@@ -183,6 +203,13 @@ class ScaleDiscriminator(nn.Module):
             c_in = c_out
         self.convs = nn.ModuleList(convs)
         self.conv_post = wrap(nn.Conv1d(c_in, 1, 3, 1, padding=1))
+        if norm.startswith("spectral"):
+            names = (
+                SPECTRAL_NORM_NAMES
+                if norm == "spectral_hook"
+                else {v: k for k, v in SPECTRAL_NORM_NAMES.items()}
+            )
+            self._register_load_state_dict_pre_hook(functools.partial(_rename_entries, names=names))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = []
@@ -195,12 +222,26 @@ class ScaleDiscriminator(nn.Module):
 
 class MultiScaleDiscriminator(nn.Module):
     """``num_scales`` ScaleDiscriminators on audio average-pooled x1, x2, x4, ...; spectral norm on the
-    first (raw audio), weight norm on the others, as the paper."""
+    first (raw audio), weight norm on the others, as the paper.
 
-    def __init__(self, layers: Sequence[Sequence[int]], num_scales: int = 3, leaky_relu_slope: float = 0.1):
+    ``spectral_norm``: "hook" is the official code's ``torch.nn.utils.spectral_norm`` (random u and v, one
+    power iteration, v then u, per training forward; keys ``weight_orig`` / ``weight_u`` / ``weight_v``);
+    "parametrization" is ``torch.nn.utils.parametrizations.spectral_norm`` (15 iterations when wrapped, then
+    one, u then v, per forward). The two estimates of the largest singular value converge alike, but
+    differ on a fresh network (scale 0's first feature map by ~6e-2).
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Sequence[int]],
+        num_scales: int = 3,
+        leaky_relu_slope: float = 0.1,
+        spectral_norm: str = "parametrization",
+    ):
         super().__init__()
+        first = {"hook": "spectral_hook", "parametrization": "spectral"}[spectral_norm]
         self.branches = nn.ModuleList(
-            ScaleDiscriminator(layers, "spectral" if i == 0 else "weight", leaky_relu_slope)
+            ScaleDiscriminator(layers, first if i == 0 else "weight", leaky_relu_slope)
             for i in range(num_scales)
         )
         self.pool = nn.AvgPool1d(4, 2, padding=2)
@@ -216,11 +257,17 @@ class MultiScaleDiscriminator(nn.Module):
 
 class HiFiGANDiscriminator(nn.Module):
     """MPD and MSD together: audio [B, 1, T] -> per sub-discriminator (periods first, then scales) the list
-    of its feature maps, the last being its logits."""
+    of its feature maps, the last being its logits.
 
-    def __init__(self, mpd: nn.Module, msd: nn.Module):
+    ``separate_passes``: score real and fake audio in two passes, as the official code does, rather than one
+    joint pass (:func:`audiogan.models.layers.joint_pass`); with the hook spectral norm, whose power iteration
+    runs once per forward, this is what makes each step equal the official one.
+    """
+
+    def __init__(self, mpd: nn.Module, msd: nn.Module, separate_passes: bool = False):
         super().__init__()
         self.mpd, self.msd = mpd, msd
+        self.separate_passes = separate_passes
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         return self.mpd(x) + self.msd(x)

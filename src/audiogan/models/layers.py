@@ -41,7 +41,10 @@ def joint_pass(
     """A multi-branch discriminator's outputs (per branch: feature maps, then logits) for ``real`` and
     ``fake`` [B, ...], from one pass over both: bigger convolutions run faster, and a D with batch statistics
     normalises real and fake alike, so feature-matching terms see a level or spectral difference that
-    separate passes would normalise away."""
+    separate passes would normalise away. A discriminator whose ``separate_passes`` is true is run on real,
+    then fake, as two passes (one whose every forward changes its state, like hook spectral norm)."""
+    if getattr(discriminator, "separate_passes", False):
+        return discriminator(real), discriminator(fake)
     n = real.shape[0]
     both = discriminator(torch.cat([real, fake]))
     return [[f[:n] for f in branch] for branch in both], [[f[n:] for f in branch] for branch in both]

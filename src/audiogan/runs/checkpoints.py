@@ -27,6 +27,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from audiogan.errors import ConfigError, DamagedCheckpointError, UnsafeFileError
+from audiogan.runs.layouts import describe_layouts, find_layout
 from audiogan.tasks.roles import MelVocoding, require
 from audiogan.utils.tensor_files import load_tensor_file
 
@@ -74,8 +75,16 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             "expected a complete .ckpt written by train.py"
         ) from err
     if not isinstance(contents, dict) or "state_dict" not in contents:
-        raise DamagedCheckpointError(
-            f"checkpoint {path} holds no state_dict; expected a .ckpt written by train.py"
+        layout = find_layout(path)
+        if layout is not None:
+            raise ConfigError(
+                f"{path} is a {layout.name} release, not a train.py checkpoint: audiogan.load and init_from= "
+                f"open it as it is; to resume or evaluate it, audiogan-import path={path} out=<file.ckpt>"
+            )
+        found = sorted(map(str, contents))[:8] if isinstance(contents, dict) else type(contents).__name__
+        raise ConfigError(
+            f"{path} is no checkpoint of train.py (no 'state_dict') and in no release layout known here "
+            f"({describe_layouts()}); its top-level keys: {found}"
         )
     for key in ("hyper_parameters", RUN_CONFIG_KEY):
         check_targets(contents.get(key), f"checkpoint {path}: {key}")

@@ -1,9 +1,5 @@
-"""Finding the release layouts the families declare, and reading a released model with the right one.
-
-The layouts are found as the families are: through the model configs on the config search path (the
-package's own ``conf/`` and any ``--config-dir``), each naming its task class, whose ``release_layouts``
-list them (:mod:`audiogan.tasks.release`).
-"""
+"""Reading a released model with the layout that recognises it (:mod:`audiogan.runs.layouts`), and making
+it a task of its family."""
 
 from __future__ import annotations
 
@@ -12,39 +8,18 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-from hydra.utils import get_class
+import torch
+from omegaconf import DictConfig
 
 from audiogan.errors import ConfigError
-from audiogan.runs.checkpoints import copy_networks
+from audiogan.runs.checkpoints import copy_networks, load_task
+from audiogan.runs.layouts import PACKAGE_CONF, describe_layouts, family_task_classes, find_layout
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config
 from audiogan.tasks.release import Release, ReleaseLayout
 
 log = logging.getLogger(__name__)
-
-PACKAGE_CONF = Path(__file__).resolve().parents[1] / "conf"
-
-
-def family_task_classes(config_dirs: Iterable[str | os.PathLike] = ()) -> dict[str, type[GANTask]]:
-    """{family: its task class} of every model config under the package's conf/ and ``config_dirs``."""
-    families = {}
-    for folder in [PACKAGE_CONF, *map(Path, config_dirs)]:
-        for path in sorted((folder / "model").glob("*.yaml")):
-            target = (yaml.safe_load(path.read_text()) or {}).get("task", {}).get("_target_")
-            if target:
-                families[path.stem] = get_class(target)
-    return families
-
-
-def release_layouts(config_dirs: Iterable[str | os.PathLike] = ()) -> list[ReleaseLayout]:
-    """One instance of every layout the families on the search path declare, each once."""
-    classes = {}
-    for task_class in family_task_classes(config_dirs).values():
-        for layout in getattr(task_class, "release_layouts", ()):
-            classes.setdefault(layout, None)
-    return [layout() for layout in classes]
 
 
 def read_release(
@@ -59,21 +34,28 @@ def read_release(
         raise FileNotFoundError(f"release not found: {path}")
     layout = find_layout(path, config_dirs)
     if layout is None:
-        known = "; ".join(f"{layout.name} ({layout.files})" for layout in release_layouts(config_dirs))
-        raise ConfigError(f"{path} is in no release layout known here; the layouts known: {known or 'none'}")
+        known = describe_layouts(config_dirs)
+        raise ConfigError(f"{path} is in no release layout known here; the layouts known: {known}")
     return layout.read(path, config)
 
 
-def find_layout(path: Path, config_dirs: Iterable[str | os.PathLike] = ()) -> ReleaseLayout | None:
-    """The layout that recognises ``path`` as one of its releases, or None (e.g. an audiogan checkpoint)."""
-    return next((layout for layout in release_layouts(config_dirs) if layout.recognises(path)), None)
-
-
-def task_from_release(release: Release, config_dirs: Iterable[str | os.PathLike] = ()) -> GANTask:
-    """The release as a task of its family: the family's model config with the release's overrides, its
-    weights loaded (a release without a discriminator keeps a fresh one)."""
+def release_config(
+    release: Release, config_dirs: Iterable[str | os.PathLike] = (), overrides: Iterable[str] = ()
+) -> DictConfig:
+    """The training config of the release's family with the release's overrides (its sizes, front-end and
+    recipe), then the caller's ``overrides``, as ``train.py model=<family> <all of them>`` composes it."""
     search = [f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in config_dirs)}]"]
-    cfg = compose_config(str(PACKAGE_CONF), [*search, f"model={release.family}", *release.overrides])
+    return compose_config(
+        str(PACKAGE_CONF), [*search, f"model={release.family}", *release.overrides, *overrides]
+    )
+
+
+def task_from_release(
+    release: Release, config_dirs: Iterable[str | os.PathLike] = (), cfg: DictConfig | None = None
+) -> GANTask:
+    """The release as a task of its family, built from ``cfg`` (default: :func:`release_config`), its weights
+    loaded (a release without a discriminator keeps a fresh one)."""
+    cfg = release_config(release, config_dirs) if cfg is None else cfg
     task = task_from_config(cfg.model.task, f"the {release.family} release")
     try:
         missing, unexpected = task.load_state_dict(release.state_dict, strict=False)
@@ -105,3 +87,13 @@ def init_from_release(task: GANTask, path: Path, layout: ReleaseLayout) -> None:
     copy_networks(task, release.state_dict, f"init_from={path} ({layout.name})", held)
     for note in release.notes:
         log.info("%s release: %s", release.family, note)
+
+
+def open_task(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> GANTask:
+    """The task of a train.py checkpoint, or of a release in a layout known here, imported on the fly (said
+    in one log line): what ``audiogan.load`` and ``infer.py`` open."""
+    layout = find_layout(Path(path))
+    if layout is None:
+        return load_task(path, map_location=str(map_location))
+    log.info("%s is a %s release: imported on the fly", path, layout.name)
+    return task_from_release(layout.read(Path(path))).to(map_location)

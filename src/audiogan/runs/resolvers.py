@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -35,14 +36,27 @@ def wandb_group(family: str) -> str:
 
 
 def compose_config(config_dir: str, overrides: list[str], name: str = "train") -> DictConfig:
-    """Compose a config outside a command (tests, benchmarks) so that it resolves as under the command.
+    """Compose a config outside a command (tests, benchmarks, a release's config) so that it resolves as
+    under the command.
 
     HydraConfig is set, so ``${hydra:runtime.choices.*}`` resolves; the ``hydra`` node itself is dropped.
+    Inside a running command (``audiogan-import`` composing a release's config) the command's own Hydra
+    state is put back afterwards, so the config is returned resolved against its own.
     """
     register_resolvers()
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-        cfg = compose(name, overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]
+    hydra, running = GlobalHydra.instance(), GlobalHydra.instance().is_initialized()
+    saved = (hydra.hydra, HydraConfig.instance().cfg)
+    if running:
+        hydra.clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            cfg = compose(name, overrides=overrides, return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        if running:
+            OmegaConf.resolve(cfg)
+    finally:
+        if running:
+            GlobalHydra.instance().hydra, HydraConfig.instance().cfg = saved
     return cfg

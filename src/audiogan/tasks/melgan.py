@@ -8,6 +8,7 @@ from torch import nn
 
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.models.fast_inference import FastMelGANGenerator
+from audiogan.tasks.melgan_release import MelGANRelease
 from audiogan.tasks.vocoder import VocoderTask
 
 
@@ -15,6 +16,8 @@ class MelGANTask(VocoderTask):
     """Generator loss = adversarial + ``loss_weights.feature_matching`` x feature matching (+ optional mel L1,
     0 by default as in the original; warm-up batches use mel L1 alone). Feature-matching targets are D's
     activations on the real audio from the discriminator step of the same batch, as in the original."""
+
+    release_layouts = (MelGANRelease,)
 
     def generator_loss(self, batch, generated, adversarial, from_discriminator):
         fake_audio = generated["fake"]

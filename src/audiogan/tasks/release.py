@@ -8,6 +8,7 @@ or layout needs no central list.
 
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -15,6 +16,45 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from audiogan.errors import ConfigError
+
+# hook weight norm's entries (torch.nn.utils.weight_norm, in most released files) -> the parametrization's
+HOOK_WEIGHT_NORM = {
+    "weight_g": "parametrizations.weight.original0",
+    "weight_v": "parametrizations.weight.original1",
+}
+
+
+def from_hook_weight_norm(key: str) -> str:
+    """``conv.weight_g`` / ``conv.weight_v`` -> our parametrized names; other keys as they are."""
+    head, _, tail = key.rpartition(".")
+    return f"{head}.{HOOK_WEIGHT_NORM.get(tail, tail)}"
+
+
+def config_override(key: str, value: Any) -> str:
+    """``key=value`` as a Hydra override and one shell word (lists without spaces)."""
+    return f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"
+
+
+def to_hook_weight_norm(key: str) -> str:
+    """The inverse of :func:`from_hook_weight_norm`."""
+    for hook, parametrized in HOOK_WEIGHT_NORM.items():
+        key = key.replace(parametrized, hook)
+    return key
+
+
+@dataclass
+class TrainingState:
+    """Where a released training run stopped, in this package's terms, so that it can go on: the ``batches``
+    it trained, the ``epoch`` it goes on in (from that epoch's first batch, as the project's own resume
+    does), each network's optimizer state by this package's parameter names (see :func:`optimizer_by_name`)
+    and how often its epoch-wise learning-rate schedulers have stepped (None: it has none)."""
+
+    batches: int
+    epoch: int
+    optimizers: dict[str, dict[str, Any]]
+    scheduler_steps: int | None = None
 
 
 @dataclass
@@ -28,6 +68,25 @@ class Release:
     overrides: list[str]
     state_dict: dict[str, torch.Tensor]
     notes: list[str] = field(default_factory=list)
+    training: TrainingState | None = None
+
+
+def optimizer_by_name(state_dict: dict[str, Any], names: list[str], source: str) -> dict[str, Any]:
+    """An optimizer's ``state_dict()`` keyed by parameter name: ``{"state": {name: its moments and step},
+    "group": the hyperparameters}``. ``names``: the parameters in the order the optimizer was built over
+    (a ``torch.save``d state_dict keeps its module's parameter order), already in this package's terms.
+    Optimizers index parameters by position, so this is what lets another project's order differ from ours."""
+    groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+    if not groups or len(groups) != 1 or len(groups[0]["params"]) != len(names):
+        found = [len(g["params"]) for g in groups] if groups else "none"
+        raise ConfigError(
+            f"{source}: expected one parameter group over {len(names)} parameters; found groups of {found}"
+        )
+    ids = groups[0]["params"]
+    state = {
+        name: state_dict["state"][i] for name, i in zip(names, ids, strict=True) if i in state_dict["state"]
+    }
+    return {"state": state, "group": {k: v for k, v in groups[0].items() if k != "params"}}
 
 
 class ReleaseLayout(ABC):

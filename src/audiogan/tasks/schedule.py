@@ -121,6 +121,22 @@ class Schedule:
         position = (batch_index - start) % stage.n_d
         return True, stage.n_g if position == stage.n_d - 1 else 0
 
+    def counters_after(self, batches: int) -> Counters:
+        """The counters of a run that has trained ``batches`` batches of this schedule, none skipped (e.g. one
+        imported from another project, which counts batches only)."""
+        counters, start = Counters(batches=batches), 0
+        for stage in self.stages:
+            trained = max(
+                0, batches - start if stage.batches is None else min(stage.batches, batches - start)
+            )
+            if stage.adversarial:
+                counters.d_updates += trained
+                counters.g_updates += trained // stage.n_d * stage.n_g
+            else:
+                counters.g_updates += trained
+            start += stage.batches or 0
+        return counters
+
     def finished(self, batches: int) -> bool:
         """Whether ``batches`` trained batches have used up the budget (never, without one)."""
         return self.max_batches is not None and batches >= self.max_batches

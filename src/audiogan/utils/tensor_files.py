@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import zipfile
 from typing import Any
 
 import torch
@@ -22,8 +23,10 @@ def load_tensor_file(
     path: str | os.PathLike, map_location: str | torch.device = "cpu", mmap: bool = False
 ) -> Any:
     """The contents of a ``torch.save`` file, loaded with ``weights_only=True`` (``mmap``: tensors are read
-    when used). A file that needs more than plain data raises :class:`UnsafeFileError`; a damaged file raises
-    what ``torch.load`` raises (the caller names the damage)."""
+    when used; files in torch's format before 1.6, as many released weights are, are read whole). A file that
+    needs more than plain data raises :class:`UnsafeFileError`; a damaged file raises what ``torch.load``
+    raises (the caller names the damage)."""
+    mmap = mmap and zipfile.is_zipfile(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:

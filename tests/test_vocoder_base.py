@@ -15,7 +15,8 @@ from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.commands.train import build_task
 from audiogan.errors import ConfigError, UnsupportedCommand
-from audiogan.runs.releases import read_release, release_layouts, task_from_release
+from audiogan.runs.layouts import release_layouts
+from audiogan.runs.releases import read_release, task_from_release
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.hifigan import HiFiGANTask
 from audiogan.tasks.roles import Exportable, MelVocoding, Sampler, require
@@ -47,6 +48,28 @@ def test_a_centred_htk_front_end_equals_librosas():
         power=1.0, n_mels=32, fmin=0.0, fmax=8000.0, htk=True, norm=None,
     )  # fmt: skip
     np.testing.assert_allclose(ours, np.log(np.maximum(mel, 1e-7)), atol=1e-4)
+
+
+def _hifigan_mel(audio: torch.Tensor, fmax: float | None) -> torch.Tensor:
+    """HiFi-GAN's mel_spectrogram as its meldataset.py defines it: reflect-padded by (n_fft - hop) / 2,
+    uncentred Hann STFT, sqrt(re^2 + im^2 + 1e-9), librosa's Slaney bands, ln clamped at 1e-5."""
+    import librosa
+
+    padded = torch.nn.functional.pad(audio[:, None], (384, 384), mode="reflect")[:, 0]
+    spec = torch.stft(padded, 1024, 256, 1024, torch.hann_window(1024), center=False, return_complex=True)
+    magnitude = torch.sqrt(spec.real**2 + spec.imag**2 + 1e-9)
+    basis = torch.from_numpy(librosa.filters.mel(sr=22050, n_fft=1024, n_mels=80, fmin=0, fmax=fmax))
+    return torch.log(torch.clamp(basis @ magnitude, min=1e-5))
+
+
+@pytest.mark.parametrize("amplitude", [0.5, 1e-4])  # speech level, and near-silence where 1e-9 decides
+def test_hifigans_front_end_equals_the_official_mel_spectrogram(compose_cfg, amplitude):
+    torch.manual_seed(0)
+    audio = torch.randn(2, 8192) * amplitude
+    task = build_task(compose_cfg(*smoke("hifigan")))
+    for front_end, fmax in ((task.audio_config, 8000.0), (task.audio_config.loss_front_end(), None)):
+        ours = LogMelSpectrogram(front_end)(audio)
+        assert (ours - _hifigan_mel(audio, fmax)).abs().max() <= 1e-5
 
 
 def test_griffin_lim_of_a_centred_front_end_is_as_long_as_the_audio_it_came_from():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 LOG_SCALES = ("log10", "ln", "db")
+FILTERBANKS = ("librosa", "torchaudio")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,11 @@ class AudioConfig:
     disagree. ``center``: False frames the waveform reflect-padded by (n_fft - hop) / 2 on each side (T // hop
     frames, as MelGAN and HiFi-GAN), True centres frame i on sample i * hop (T // hop + 1 frames, as
     ``torch.stft(center=True)``). ``mel_scale`` slaney|htk and ``mel_norm`` slaney|None pick the filterbank;
+    ``filterbank`` names whose formula computes those bands: "librosa" (``librosa.filters.mel``, as MelGAN,
+    HiFi-GAN and BigVGAN) or "torchaudio" (``melscale_fbanks``, as Vocos); they differ by up to 7e-8
+    (Slaney) and 5e-6 (HTK); configs of 0.1, which name none, had torchaudio's. ``magnitude_eps`` is added
+    under the magnitude's square root, sqrt(re^2 + im^2 + eps) (HiFi-GAN: 1e-9; it lifts silent bins to
+    3e-5, above the log floor).
     ``log`` (log10, ln, db) and ``log_floor`` (clamp of the magnitude mel before the log) the compression.
     ``loss_mel``: where a recipe's mel loss uses other settings than its input mel (HiFi-GAN: the
     full band), those settings ({key: value}); :meth:`loss_front_end` applies them.
@@ -32,6 +38,8 @@ class AudioConfig:
     fmax: float | None = None
     mel_scale: str = "slaney"
     mel_norm: str | None = "slaney"
+    filterbank: str = "torchaudio"
+    magnitude_eps: float = 0.0
     log: str = "log10"
     log_floor: float = 1e-5
     griffin_lim_iters: int = 32
@@ -63,6 +71,8 @@ class AudioConfig:
         return float(self.fmax) if self.fmax is not None else self.sample_rate / 2
 
     def __post_init__(self) -> None:
+        if self.filterbank not in FILTERBANKS:
+            raise ValueError(f"audio.filterbank={self.filterbank!r}; expected one of {FILTERBANKS}")
         if self.log not in LOG_SCALES:
             raise ValueError(f"audio.log={self.log!r}; expected one of {LOG_SCALES}")
         if self.win_length > self.n_fft:

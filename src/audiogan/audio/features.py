@@ -46,9 +46,22 @@ def _mel_scale(config: AudioConfig) -> dict:
 
 
 def mel_filterbank(config: AudioConfig) -> torch.Tensor:
-    """The mel filterbank [n_mels, n_freqs] of a front-end."""
-    fbank = torchaudio.functional.melscale_fbanks(n_freqs=config.n_fft // 2 + 1, **_mel_scale(config))
-    return fbank.T.contiguous()
+    """The mel filterbank [n_mels, n_freqs] of a front-end, by the library its ``filterbank`` names."""
+    if config.filterbank == "torchaudio":
+        fbank = torchaudio.functional.melscale_fbanks(n_freqs=config.n_fft // 2 + 1, **_mel_scale(config))
+        return fbank.T.contiguous()
+    import librosa.filters  # (1.5 s to import: only where a front-end is built)
+
+    bands = librosa.filters.mel(
+        sr=config.sample_rate,
+        n_fft=config.n_fft,
+        n_mels=config.n_mels,
+        fmin=config.fmin,
+        fmax=config.mel_fmax,
+        htk=config.mel_scale == "htk",
+        norm=config.mel_norm,
+    )
+    return torch.from_numpy(bands)
 
 
 class LogMelSpectrogram(nn.Module):
@@ -86,6 +99,8 @@ class LogMelSpectrogram(nn.Module):
                 pad_mode="reflect",
                 return_complex=True,
             )
+            if self.config.magnitude_eps:
+                return (spec.real.square() + spec.imag.square() + self.config.magnitude_eps).sqrt()
             return spec.abs()
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

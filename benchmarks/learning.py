@@ -99,11 +99,12 @@ def learning_experiment(family: str, device: str) -> str | None:
     return next((name for name in names if (EXPERIMENTS / f"{name}.yaml").is_file()), None)
 
 
-def train(experiment: str, run_dir: Path, device: str) -> None:
-    """``train.py experiment=<experiment>`` in a subprocess, its run dir at ``run_dir``."""
+def train(experiment: str | None, run_dir: Path, device: str, *overrides: str) -> None:
+    """``train.py experiment=<experiment> <overrides>`` in a subprocess, its run dir at ``run_dir``."""
     command = [
-        sys.executable, str(ROOT / "train.py"), f"experiment={experiment}", f"hydra.run.dir={run_dir}",
-        f"trainer.accelerator={device}", "print_config=false", "trainer.enable_progress_bar=false",
+        sys.executable, str(ROOT / "train.py"), *([f"experiment={experiment}"] if experiment else []),
+        *overrides, f"hydra.run.dir={run_dir}", f"trainer.accelerator={device}", "print_config=false",
+        "trainer.enable_progress_bar=false",
     ]  # fmt: skip
     subprocess.run(command, cwd=ROOT, check=True)
 

@@ -34,3 +34,15 @@ def test_bad_export_value_names_the_key_and_the_choices(melgan_ckpt, tmp_path):
         ConfigError, match=r"export=tflite; expected one of torchscript, onnx, all, official or null"
     ):
         run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=tflite"))
+
+
+def test_export_official_writes_what_the_official_generator_loads(melgan_ckpt, tmp_path):
+    """netG.pt under melgan-neurips' names, shapes and order: Generator(80, 4, 3).load_state_dict(strict=True)
+    needs exactly these (the smoke run's ngf is 4)."""
+    from official_files import official_melgan_generator
+
+    run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=official"))
+    written = torch.load(tmp_path / "netG.pt", weights_only=True)
+    expected = official_melgan_generator(80, 4, 3)
+    assert list(written) == list(expected)
+    assert all(written[k].shape == v.shape for k, v in expected.items())

@@ -119,3 +119,11 @@ def test_train_init_from_a_generator_file(release, compose_cfg, caplog):
         )
     )
     assert f"initialised from {path}, a jik876/hifi-gan release" in caplog.text
+
+
+def test_a_release_whose_shapes_differ_from_its_config_names_the_first_key(tmp_path):
+    torch.save({"generator": official_generator(TINY)}, tmp_path / "g_00000100")
+    (tmp_path / "config.json").write_text(json.dumps({**TINY, "upsample_initial_channel": 64}))
+    shapes = r"size mismatch for generator\.conv_pre\.bias: .*\[32\]\).*\[64\]\)"
+    with pytest.raises(ConfigError, match=rf"hifigan release: {shapes}"):
+        audiogan.load(tmp_path / "g_00000100")

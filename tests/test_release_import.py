@@ -9,7 +9,7 @@ import logging
 
 import pytest
 import torch
-from conftest import smoke
+from conftest import CONF, ROOT, smoke
 from official_files import TINY, adam_state, official_generator, official_mpd, official_msd, parameter_names
 
 from audiogan.runs.imports import import_release
@@ -29,6 +29,7 @@ CONFIG = {
     "segment_size": 2048,
 }
 # what config.json does not say: the discriminators' widths (those of experiment=hifigan_smoke)
+FIXTURES = ROOT / "tests" / "fixtures" / "v0_1_checkpoints"
 SMOKE_MSD = [[8, 15, 1, 1], [16, 41, 4, 4], [16, 5, 1, 1]]
 STEPS, EPOCH = 99, 3
 
@@ -102,10 +103,10 @@ def test_import_holds_the_official_weights_moments_step_and_learning_rate(offici
     ours = _official_weights(checkpoint)
     assert ours.keys() == weights.keys()
     assert all(torch.equal(ours[k], v) for k, v in weights.items())
-    # the official resume rebuilds ExponentialLR with last_epoch=epoch: one more decay than the saved lr
+    # the learning rate of epoch 3, lr x lr_decay^3, as the uninterrupted run (and the official resume)
     for optimizer, scheduler in zip(checkpoint["optimizer_states"], checkpoint["lr_schedulers"], strict=True):
-        assert optimizer["param_groups"][0]["lr"] == pytest.approx(0.1 * 0.5 ** (EPOCH + 1))
-        assert scheduler["last_epoch"] == EPOCH + 1
+        assert optimizer["param_groups"][0]["lr"] == pytest.approx(0.1 * 0.5**EPOCH)
+        assert scheduler["last_epoch"] == EPOCH
 
 
 @pytest.mark.slow  # trains one batch
@@ -128,9 +129,35 @@ def test_resuming_an_imported_run_takes_the_official_next_step(official_run, tmp
     resumed = torch.load(last, weights_only=True)
     assert resumed["gan_engine"]["counters"]["batches"] == 101
     after = _official_weights(resumed)
-    lr, (beta1, beta2), t = 0.1 * 0.5 ** (EPOCH + 1), (0.8, 0.99), STEPS + 2
+    lr, (beta1, beta2), t = 0.1 * 0.5**EPOCH, (0.8, 0.99), STEPS + 2
     for name, state in moments.items():
         m_hat = beta1 * state["exp_avg"] / (1 - beta1**t)
         v_hat = beta2 * state["exp_avg_sq"] / (1 - beta2**t)
         expected = weights[name] * (1 - lr * 0.01) - lr * m_hat / (v_hat.sqrt() + 1e-8)
         torch.testing.assert_close(after[name], expected, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_the_loop_positions_have_the_layout_lightning_writes():
+    """The same entries as in a checkpoint Lightning wrote (one of 0.1), with the counts in their places."""
+    from audiogan.runs.imports import lightning_loops
+
+    written = torch.load(FIXTURES / "hifigan.ckpt", weights_only=True)["loops"]
+    ours = lightning_loops(batches=100, epoch=3, optimizer_steps=200)
+
+    def layout(node):
+        return {k: layout(v) for k, v in node.items()} if isinstance(node, dict) else type(node)
+
+    assert layout(ours) == layout(written)
+    fit = ours["fit_loop"]
+    assert fit["epoch_loop.manual_optimization.optim_step_progress"]["total"]["completed"] == 200
+    assert fit["epoch_progress"]["current"]["completed"] == 3
+
+
+def test_import_without_out_names_the_missing_key(tmp_path):
+    from audiogan.commands.import_release import run
+    from audiogan.errors import ConfigError
+    from audiogan.runs.resolvers import compose_config
+
+    cfg = compose_config(CONF, [f"path={tmp_path}"], name="import")
+    with pytest.raises(ConfigError, match=r"out= is missing: audiogan-import path="):
+        run(cfg)

@@ -58,6 +58,22 @@ def test_each_stage_restarts_the_cycle_and_the_budget_is_their_sum():
     assert not schedule.finished(8) and schedule.finished(9)
 
 
+@pytest.mark.parametrize("batches", [0, 2, 5, 9, 40])
+def test_counters_after_some_batches_count_every_update_of_them(batches):
+    schedule = Schedule(
+        stages=[
+            {"name": "a", "batches": 3, "n_d": 2},
+            {"name": "b", "batches": 2, "adversarial": False},
+            {"name": "c", "n_d": 3, "n_g": 2},
+        ]
+    )
+    updates = [schedule.updates_for(i) for i in range(batches)]
+    counters = schedule.counters_after(batches)
+    assert counters.batches == batches
+    assert counters.d_updates == sum(d for d, _ in updates)
+    assert counters.g_updates == sum(g for _, g in updates)
+
+
 def test_only_stage_runs_one_stage_from_its_first_batch():
     schedule = Schedule(stages=[{"name": "a", "batches": 3}, {"name": "b", "batches": 2}], only_stage="b")
     assert (schedule.first_batch, schedule.max_batches) == (3, 5)

@@ -57,6 +57,7 @@ class AudioDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         seed: int = 0,
         dataset_defaults: Mapping[str, Any] | None = None,
+        speakers: list[str] | None = None,
     ):
         super().__init__()
         self.corpus_cfg = {**to_dict(corpus), "root": root}
@@ -71,6 +72,7 @@ class AudioDataModule(L.LightningDataModule):
         self.min_samples = max(1, int(min_seconds * self.audio_config.sample_rate))
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.seed = seed
+        self.speakers = list(speakers) if speakers else None
         self.datasets: dict[str, Any] = {}
         self.skipped: dict[str, int] = {}
         self._reader: Corpus | None = None
@@ -114,6 +116,13 @@ class AudioDataModule(L.LightningDataModule):
     def _listed(self, split: str) -> list[Utterance]:
         """The split's utterances; :class:`SplitUnavailableError` when it has none or misses its subset."""
         utterances = self.reader().utterances(split)
+        if self.speakers is not None:
+            found = sorted({u.speaker for u in utterances})
+            utterances = [u for u in utterances if u.speaker in self.speakers]
+            if not utterances:
+                raise SplitUnavailableError(
+                    f"data.speakers={self.speakers}: none of them in the {split} split; its speakers: {found}"
+                )
         if not utterances:
             raise SplitUnavailableError(
                 f"no {split} utterances in {self.corpus_cfg.get('_target_')} at {self.corpus_cfg['root']}: "

@@ -9,6 +9,7 @@ from torch.utils.data import Dataset
 from audiogan.audio.io import load_audio
 from audiogan.audio.length import crop_or_pad
 from audiogan.data.corpora.base import Utterance
+from audiogan.data.predicted_mels import aligned_segment, load_predicted_mel, mel_path
 
 
 class AudioSource:
@@ -37,6 +38,11 @@ class WaveformSegments(Dataset):
     Each clip is peak-normalised to ``peak`` and scaled by a random gain from ``gain_range``;
     clips shorter than the segment are zero-padded. Indexed by ``(index, seed)`` pairs from
     :class:`~audiogan.data.sampling.SeededSampler`, so every random choice is reproducible.
+
+    ``predicted_mels`` (``"beside"`` or a folder; :mod:`audiogan.data.predicted_mels`): items also hold the
+    mel a TTS model predicted for the segment (``"mel"``, [n_mels, segment_length / hop_length]), which the
+    vocoder then takes as its input, and the audio stays as recorded (no peak or gain: the mel was predicted
+    for it), as HiFi-GAN's fine-tuning trains.
     """
 
     def __init__(
@@ -47,11 +53,26 @@ class WaveformSegments(Dataset):
         peak: float | None = 0.95,
         gain_range: tuple[float, float] | None = (0.3, 1.0),
         cache_in_memory: bool = False,
+        predicted_mels: str | None = None,
+        hop_length: int | None = None,
     ):
         self.source = AudioSource(utterances, sample_rate, cache_in_memory)
         self.segment_length = int(segment_length)
         self.peak = peak
         self.gain_range = tuple(gain_range) if gain_range is not None else None
+        self.predicted_mels = predicted_mels
+        self.hop_length = hop_length
+        if predicted_mels is not None:
+            if peak is not None or gain_range is not None:
+                raise ValueError(
+                    "model.datasets.train.predicted_mels: the mels were predicted for the audio as recorded; "
+                    "set model.datasets.train.peak=null and gain_range=null"
+                )
+            if not hop_length or self.segment_length % hop_length:
+                raise ValueError(
+                    f"model.datasets.train.predicted_mels needs hop_length dividing segment_length "
+                    f"({self.segment_length}); got hop_length={hop_length}"
+                )
 
     def __len__(self) -> int:
         return len(self.source)
@@ -64,6 +85,11 @@ class WaveformSegments(Dataset):
         index, seed = key
         rng = np.random.default_rng(seed)
         audio = self.source.load(index)
+        if self.predicted_mels is not None:
+            mel = load_predicted_mel(mel_path(self.utterances[index], self.predicted_mels))
+            frames = self.segment_length // self.hop_length
+            mel, audio = aligned_segment(mel, audio, frames, self.hop_length, rng)
+            return {"audio": audio.float().contiguous(), "mel": mel.contiguous()}
         if self.peak is not None:
             audio = self.peak * audio / audio.abs().max().clamp_min(1e-8)
         start = 0

@@ -108,7 +108,13 @@ class ScaleDiscriminator(nn.Module):
 
 
 class MelGANDiscriminator(nn.Module):
-    """Multi-scale discriminator: the same architecture on audio average-pooled by 1, 2, 4, ..."""
+    """Multi-scale discriminator: the same architecture on audio average-pooled by 1, 2, 4, ...
+
+    ``separate_passes``: score real and fake audio in two passes, as the official code, rather than one joint
+    pass (:func:`audiogan.models.layers.joint_pass`). The outputs are the same; the gradients differ in their
+    last bits (another summation order), which Adam's per-element normalisation lifts to a visible part of a
+    step on the few biases whose gradient nearly cancels.
+    """
 
     def __init__(
         self,
@@ -117,8 +123,10 @@ class MelGANDiscriminator(nn.Module):
         n_layers: int = 4,
         downsampling_factor: int = 4,
         leaky_relu_slope: float = 0.2,
+        separate_passes: bool = False,
     ):
         super().__init__()
+        self.separate_passes = separate_passes
         self.scales = nn.ModuleList(
             ScaleDiscriminator(ndf, n_layers, downsampling_factor, leaky_relu_slope)
             for _ in range(num_scales)

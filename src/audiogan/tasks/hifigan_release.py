@@ -165,10 +165,11 @@ class HiFiGANRelease(ReleaseLayout):
             "generator": optimizer_by_name(held["optim_g"], g_names, f"{do_path}: optim_g"),
             "discriminator": optimizer_by_name(held["optim_d"], d_names, f"{do_path}: optim_d"),
         }
-        # the official run resumes at the start of the epoch it saved in, step + 1, and rebuilds its
-        # ExponentialLR with last_epoch=epoch, which steps it once more
+        # the official run resumes at the start of the epoch it saved in, at step + 1, its learning rate the
+        # saved one: lr x lr_decay^epoch, as the uninterrupted run (its ExponentialLR(last_epoch=epoch) leaves
+        # the rate as it is on torch 2; torch 1 stepped it once more on every resume)
         epoch = int(held["epoch"])
-        training = TrainingState(int(held["steps"]) + 1, epoch, optimizers, scheduler_steps=epoch + 1)
+        training = TrainingState(int(held["steps"]) + 1, epoch, optimizers, scheduler_steps=epoch)
         notes.append(
             f"{do_path.name}: discriminators and both optimizers after step {held['steps']}, epoch {epoch}; "
             f"goes on at step {training.batches}, from the start of epoch {epoch}, as the official resume"

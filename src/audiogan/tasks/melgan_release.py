@@ -53,9 +53,11 @@ ARGS_KEYS = {
     "batch_size": "model.batch_size",
     "seq_len": "model.datasets.train.segment_length",
 }
-# what the official train.py does and our melgan config does otherwise: hinge loss, no mel loss, no warm-up
+# what the official train.py does and our melgan config does otherwise: hinge loss, no mel loss, no warm-up,
+# real and fake scored in two passes
 OFFICIAL_RECIPE = [
     "loss=hinge",
+    "model.task.discriminator.separate_passes=true",
     "model.task.loss_weights.mel_l1=0.0",
     "model.task.schedule.warmup_batches=0",
     "model.task.schedule.warmup_lr=null",

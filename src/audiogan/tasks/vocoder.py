@@ -78,7 +78,9 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
 
     # ----------------------------------------------------------------- engine interface
     def generate(self, batch):
-        mel = self.log_mel(batch["audio"])
+        """The generator on the batch's mel: the one given (predicted by a TTS model, see
+        ``predicted_mels`` in :class:`audiogan.data.datasets.WaveformSegments`), else the audio's."""
+        mel = batch["mel"] if "mel" in batch else self.log_mel(batch["audio"])
         return {"mel": mel, "fake": self.generator(mel)}
 
     def discriminator_loss(self, batch, generated):
@@ -93,9 +95,10 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
 
     def mel_loss_pair(self, batch, generated) -> tuple[torch.Tensor, torch.Tensor]:
         """(log-mel of the fake audio, of the real audio) on the loss front-end; the input mel is reused where
-        the loss front-end is the input's."""
+        the loss front-end is the input's and the mel was the audio's (not a predicted one)."""
         fake = self.loss_mel(generated["fake"])
-        real = generated["mel"] if self.loss_mel is self.log_mel else self.loss_mel(batch["audio"])
+        reuse = self.loss_mel is self.log_mel and "mel" not in batch
+        real = generated["mel"] if reuse else self.loss_mel(batch["audio"])
         return fake, real
 
     # ----------------------------------------------------------------- validation and test

@@ -190,17 +190,18 @@ def hifigan_variant(checkout: Path, config_name: str, folder: Path) -> dict[str,
 
         torch.manual_seed(1)
         first, second = (torch.rand(BATCH, SEGMENT) * 1.6 - 0.8 for _ in range(2))
+
+        def save_run(steps: int) -> Path:
+            """The official files after step ``steps``, imported; returns the audiogan checkpoint."""
+            torch.save({"generator": generator.state_dict()}, folder / f"g_{steps:08d}")
+            held = {"mpd": mpd, "msd": msd, "optim_g": optim_g, "optim_d": optim_d}
+            state = {name: module.state_dict() for name, module in held.items()}
+            torch.save({**state, "steps": steps, "epoch": 0}, folder / f"do_{steps:08d}")
+            (folder / "config.json").write_text(json.dumps(h))
+            return import_release(folder / f"g_{steps:08d}", folder / f"imported_{steps}.ckpt")
+
         official_step(first)  # the optimizers now hold moments
-        torch.save({"generator": generator.state_dict()}, folder / "g_00000000")
-        torch.save(
-            {
-                "mpd": mpd.state_dict(), "msd": msd.state_dict(), "optim_g": optim_g.state_dict(),
-                "optim_d": optim_d.state_dict(), "steps": 0, "epoch": 0,
-            },
-            folder / "do_00000000",
-        )  # fmt: skip
-        (folder / "config.json").write_text(json.dumps(h))
-        out = import_release(folder / "g_00000000", folder / "imported.ckpt")
+        out = save_run(0)
         checkpoint = torch.load(out, weights_only=True)
         task = load_task(out).train()
         x = mel(second, h.fmax)
@@ -225,17 +226,7 @@ def hifigan_variant(checkout: Path, config_name: str, folder: Path) -> dict[str,
             torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=h.lr_decay, last_epoch=0)
         official_losses = official_step(second)
         ours_losses = our_step(task, our_optimizers(task, checkpoint), second)
-        torch.save({"generator": generator.state_dict()}, folder / "g_00000001")
-        torch.save(
-            {
-                "mpd": mpd.state_dict(), "msd": msd.state_dict(), "optim_g": optim_g.state_dict(),
-                "optim_d": optim_d.state_dict(), "steps": 1, "epoch": 0,
-            },
-            folder / "do_00000001",
-        )  # fmt: skip
-        after_official = torch.load(
-            import_release(folder / "g_00000001", folder / "after.ckpt"), weights_only=True
-        )
+        after_official = torch.load(save_run(1), weights_only=True)
         parameters = {n for n, _ in task.named_parameters()}
         official_after = {k: v for k, v in after_official["state_dict"].items() if k in parameters}
         ours_after = {k: v for k, v in task.state_dict().items() if k in parameters}

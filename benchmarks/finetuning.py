@@ -34,7 +34,7 @@ from audiogan.runs.resolvers import compose_config
 from audiogan.runs.run_dir import RunDir, Validation
 from audiogan.utils.files import atomic_write
 from audiogan.utils.images import plt
-from benchmarks.learning import CONF, EXPERIMENTS, ROOT, train
+from benchmarks.learning import CONF, EXPERIMENTS, ROOT, train, write_table
 from benchmarks.timing import device_name
 
 RESULTS = ROOT / "benchmarks" / "results" / "finetuning"
@@ -155,9 +155,7 @@ def write_index() -> None:
             f"| {r['family']} | `experiment={r['experiment']}` | {r['machine']} ({r['created'][:10]}) | "
             f"{r['sizes']} | {pairs} | {'PASS' if r['passed'] else 'FAIL'} |"
         )
-    lines += ["", *(f"![{r['family']}]({r['family']}.png)" for r in results), ""]
-    with atomic_write(RESULTS / "README.md") as tmp:
-        tmp.write_text("\n".join(lines))
+    write_table(RESULTS, lines, results)
 
 
 def main(argv: list[str]) -> int:

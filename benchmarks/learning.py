@@ -218,8 +218,13 @@ def write_index() -> None:
             f"{r['criterion']['metric']}: {r['first']:.3g} -> {r['last']:.3g} | {needed} | "
             f"{'PASS' if r['passed'] else 'FAIL'} |"
         )
-    lines += ["", *(f"![{r['family']}]({r['family']}.png)" for r in results), ""]
-    with atomic_write(RESULTS / "README.md") as tmp:
+    write_table(RESULTS, lines, results)
+
+
+def write_table(folder: Path, lines: list[str], results: list[dict[str, Any]]) -> None:
+    """``folder/README.md``: the table ``lines``, then each family's curves (``<family>.png``)."""
+    lines = [*lines, "", *(f"![{r['family']}]({r['family']}.png)" for r in results), ""]
+    with atomic_write(folder / "README.md") as tmp:
         tmp.write_text("\n".join(lines))
 
 

@@ -36,6 +36,7 @@ def test_bad_export_value_names_the_key_and_the_choices(melgan_ckpt, tmp_path):
         run(infer_cfg(f"ckpt_path={melgan_ckpt}", f"output_dir={tmp_path}", "export=tflite"))
 
 
+@pytest.mark.slow  # trains the session's MelGAN
 def test_export_official_writes_what_the_official_generator_loads(melgan_ckpt, tmp_path):
     """netG.pt under melgan-neurips' names, shapes and order: Generator(80, 4, 3).load_state_dict(strict=True)
     needs exactly these (the smoke run's ngf is 4)."""

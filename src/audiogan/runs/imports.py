@@ -103,7 +103,7 @@ def _load_by_name(optimizer: torch.optim.Optimizer, network: nn.Module, held: di
     """Load the per-parameter ``held["state"]`` (keyed by parameter name) into ``optimizer``, built over
     ``network.parameters()``; a name the network lacks, or moments of another shape, stop naming it."""
     names = [n for n, _ in network.named_parameters()]
-    shapes = dict((n, p.shape) for n, p in network.named_parameters())
+    shapes = {n: p.shape for n, p in network.named_parameters()}
     unknown = sorted(set(held["state"]) - set(names))
     if unknown:
         raise ConfigError(f"optimizer state of {name} parameters this network lacks: {unknown[:3]}")

@@ -130,10 +130,6 @@ def _is_generator(contents: Any) -> bool:
     return isinstance(contents, dict) and "model.1.weight_g" in contents
 
 
-def _load(path: Path) -> Any:
-    return load_tensor_file(path)
-
-
 class MelGANRelease(ReleaseLayout):
     name = "descriptinc/melgan-neurips"
     files = (
@@ -147,14 +143,14 @@ class MelGANRelease(ReleaseLayout):
         if path.suffix != ".pt" or not path.is_file():
             return False
         try:
-            return _is_generator(_load(path))
+            return _is_generator(load_tensor_file(path))
         except (UnsafeFileError, RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError):
             return False  # not ours to judge: the checkpoint reader names what is wrong with it
 
     def read(self, path: Path, config: str | os.PathLike | None = None) -> Release:
         folder = path if path.is_dir() else path.parent
         generator_path = folder / "netG.pt" if path.is_dir() else path
-        generator = _load(generator_path)
+        generator = load_tensor_file(generator_path)
         if not _is_generator(generator):
             raise ConfigError(f"{generator_path}: a MelGAN Generator state_dict holds model.1.weight_g")
         residual = _residual_layers(list(generator))
@@ -178,13 +174,14 @@ class MelGANRelease(ReleaseLayout):
         args = read_args(args_path)
         overrides += [config_override(ARGS_KEYS[k], v) for k, v in args.items() if k in ARGS_KEYS]
         overrides += OFFICIAL_RECIPE
-        discriminator = _load(folder / "netD.pt")
+        discriminator = load_tensor_file(folder / "netD.pt")
         state.update({f"discriminator.{_discriminator_key(k)}": v for k, v in discriminator.items()})
         g_names = [_generator_key(k, residual) for k in generator]
         d_names = [_discriminator_key(k) for k in discriminator]
+        held = {"generator": (folder / "optG.pt", g_names), "discriminator": (folder / "optD.pt", d_names)}
         optimizers = {
-            "generator": optimizer_by_name(_load(folder / "optG.pt"), g_names, f"{folder / 'optG.pt'}"),
-            "discriminator": optimizer_by_name(_load(folder / "optD.pt"), d_names, f"{folder / 'optD.pt'}"),
+            network: optimizer_by_name(load_tensor_file(path), names, str(path))
+            for network, (path, names) in held.items()
         }
         steps = [float(s["step"]) for s in optimizers["generator"]["state"].values()]
         batches = int(max(steps, default=0))

@@ -43,22 +43,24 @@ def _weight_normed(key: str, out_channels: int, in_channels: int, kernel: int, t
 
 
 def official_generator(h: dict) -> dict[str, torch.Tensor]:
-    """The official Generator(h)'s state_dict: conv_pre, ups, resblocks (K per stage, flat), conv_post."""
+    """The official Generator(h)'s state_dict in its order: conv_pre, every ups (one ModuleList), every
+    resblock (K per stage, one flat ModuleList), conv_post."""
     torch.manual_seed(0)
-    channels, state = h["upsample_initial_channel"], {}
-    state.update(_weight_normed("conv_pre", channels, h["num_mels"], 7))
+    width, state = h["upsample_initial_channel"], {}
+    state.update(_weight_normed("conv_pre", width, h["num_mels"], 7))
     kernels = h["resblock_kernel_sizes"]
+    widths = [width // 2**i for i in range(len(h["upsample_kernel_sizes"]) + 1)]
     for i, kernel in enumerate(h["upsample_kernel_sizes"]):
-        state.update(_weight_normed(f"ups.{i}", channels // 2, channels, kernel, transposed=True))
-        channels //= 2
+        state.update(_weight_normed(f"ups.{i}", widths[i + 1], widths[i], kernel, transposed=True))
+    groups = ["convs1", "convs2"] if h["resblock"] == "1" else ["convs"]
+    for i, channels in enumerate(widths[1:]):
         for j, (k, dilations) in enumerate(zip(kernels, h["resblock_dilation_sizes"], strict=True)):
-            groups = ["convs1", "convs2"] if h["resblock"] == "1" else ["convs"]
             for group in groups:
                 for n in range(len(dilations)):
                     state.update(
                         _weight_normed(f"resblocks.{i * len(kernels) + j}.{group}.{n}", channels, channels, k)
                     )
-    state.update(_weight_normed("conv_post", 1, channels, 7))
+    state.update(_weight_normed("conv_post", 1, widths[-1], 7))
     return state
 
 

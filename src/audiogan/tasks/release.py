@@ -32,16 +32,16 @@ def from_hook_weight_norm(key: str) -> str:
     return f"{head}.{HOOK_WEIGHT_NORM.get(tail, tail)}"
 
 
-def config_override(key: str, value: Any) -> str:
-    """``key=value`` as a Hydra override and one shell word (lists without spaces)."""
-    return f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"
-
-
 def to_hook_weight_norm(key: str) -> str:
     """The inverse of :func:`from_hook_weight_norm`."""
     for hook, parametrized in HOOK_WEIGHT_NORM.items():
         key = key.replace(parametrized, hook)
     return key
+
+
+def config_override(key: str, value: Any) -> str:
+    """``key=value`` as a Hydra override and one shell word (lists without spaces)."""
+    return f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"
 
 
 @dataclass

@@ -5,7 +5,7 @@ PY := .venv/bin/python
 install:
 	python3 -m venv .venv
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[all,dev]"
+	$(PY) -m pip install -e ".[all,dev,reference]"
 
 # the whole suite, as CI runs it: two worker processes, one per core (each test runs single-threaded)
 test:

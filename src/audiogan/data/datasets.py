@@ -32,10 +32,14 @@ class AudioSource:
         return audio
 
 
+GAIN_UNITS = ("linear", "db")
+
+
 class WaveformSegments(Dataset):
     """Random fixed-length segments for vocoder training, as the original MelGAN data pipeline.
 
-    Each clip is peak-normalised to ``peak`` and scaled by a random gain from ``gain_range``;
+    Each clip is peak-normalised to ``peak`` and scaled by a random gain drawn uniformly from ``gain_range``,
+    a linear factor or, with ``gain_unit="db"``, decibels (Vocos: a peak level between -6 and -1 dBFS);
     clips shorter than the segment are zero-padded. Indexed by ``(index, seed)`` pairs from
     :class:`~audiogan.data.sampling.SeededSampler`, so every random choice is reproducible.
 
@@ -55,8 +59,12 @@ class WaveformSegments(Dataset):
         cache_in_memory: bool = False,
         predicted_mels: str | None = None,
         hop_length: int | None = None,
+        gain_unit: str = "linear",
     ):
+        if gain_unit not in GAIN_UNITS:
+            raise ValueError(f"model.datasets.train.gain_unit={gain_unit!r}; expected one of {GAIN_UNITS}")
         self.source = AudioSource(utterances, sample_rate, cache_in_memory)
+        self.gain_unit = gain_unit
         self.segment_length = int(segment_length)
         self.peak = peak
         self.gain_range = tuple(gain_range) if gain_range is not None else None
@@ -97,7 +105,8 @@ class WaveformSegments(Dataset):
             start = int(rng.integers(0, audio.numel() - self.segment_length + 1))
         audio = crop_or_pad(audio, self.segment_length, start)
         if self.gain_range is not None:
-            audio = audio * float(rng.uniform(*self.gain_range))
+            gain = float(rng.uniform(*self.gain_range))
+            audio = audio * (10.0 ** (gain / 20.0) if self.gain_unit == "db" else gain)
         return {"audio": audio.float().contiguous()}
 
 

@@ -41,13 +41,19 @@ class LSGANLoss(AdversarialLoss):
 
 
 class HingeLoss(AdversarialLoss):
-    """Hinge loss as in the original MelGAN code: D relu(1 - real) + relu(1 + fake), G -fake."""
+    """Hinge loss: D relu(1 - real) + relu(1 + fake); G -fake as the original MelGAN code, or with
+    ``generator_hinge`` relu(1 - fake) as Vocos (no gain from pushing a fake past the margin)."""
+
+    def __init__(self, generator_hinge: bool = False):
+        self.generator_hinge = generator_hinge
 
     def discriminator(self, real: Logits, fake: Logits) -> torch.Tensor:
         terms = [F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake, strict=True)]
         return torch.stack(terms).sum()
 
     def generator(self, fake: Logits) -> torch.Tensor:
+        if self.generator_hinge:
+            return torch.stack([F.relu(1 - f).mean() for f in fake]).sum()
         return torch.stack([-f.mean() for f in fake]).sum()
 
 

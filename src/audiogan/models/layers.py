@@ -13,6 +13,11 @@ def wn_conv1d(*args, **kwargs) -> nn.Module:
     return weight_norm(nn.Conv1d(*args, **kwargs))
 
 
+def wn_conv2d(*args, **kwargs) -> nn.Module:
+    """Weight-normed Conv2d."""
+    return weight_norm(nn.Conv2d(*args, **kwargs))
+
+
 def wn_conv_transpose1d(*args, **kwargs) -> nn.Module:
     """Weight-normed ConvTranspose1d."""
     return weight_norm(nn.ConvTranspose1d(*args, **kwargs))

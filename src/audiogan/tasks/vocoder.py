@@ -156,11 +156,16 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
     def python_api(self) -> VocoderModel:
         return VocoderModel(self.inference_module(), self.device)
 
+    def export_generator(self) -> nn.Module:
+        """The generator as export traces it: the inference copy; a family whose generator uses operations the
+        exporters lack gives an equivalent built from others."""
+        return inference_copy(self.generator)
+
     def export_spec(self, frames: int = 32) -> ExportSpec:
         """The generator, log-mel [B, n_mels, frames] (this task's features) -> waveform [B, 1, samples] in
         [-1, 1], for any batch size and length."""
         return ExportSpec(
-            inference_copy(self.generator),
+            self.export_generator(),
             torch.randn(1, self.audio_config.n_mels, frames, device=self.device),
             input_name="log_mel",
             output_name="audio",

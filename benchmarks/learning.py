@@ -17,8 +17,9 @@ cores). The benchmark runs ``train.py experiment=<that>`` as a user would, reads
 
 It writes ``benchmarks/results/learning/<family>.json`` (every validation's scores against batches and
 seconds, the check, the machine) and ``<family>.png`` (the curve against batches and seconds, the baseline
-dashed, the pass line dotted), rewrites the table of every family's latest result (``README.md`` there), and
-prints PASS or FAIL per family; the exit status is 1 if any failed.
+dashed, the pass line dotted), rewrites the table of every family's latest result (``README.md`` there, with
+the vocoders' curves on the shared evaluation front-end drawn together in ``vocoders.png``), and prints PASS
+or FAIL per family; the exit status is 1 if any failed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ CONF = ROOT / "conf"
 EXPERIMENTS = CONF / "experiment"
 RESULTS = ROOT / "benchmarks" / "results" / "learning"
 RULES = ("ratio_at_most", "ratio_at_least", "difference_at_least")
+# the vocoders' scores on the shared evaluation front-end (conf/evaluation/), drawn together
+SHARED_METRIC = "val/shared_mel_l1"
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,50 @@ def write_index() -> None:
             f"{r['criterion']['metric']}: {r['first']:.3g} -> {r['last']:.3g} | {needed} | "
             f"{'PASS' if r['passed'] else 'FAIL'} |"
         )
+    shared = [r for r in results if any(SHARED_METRIC in v["scores"] for v in r["validations"])]
+    if shared:
+        plot_shared(shared, RESULTS / "vocoders.png")
+        lines += [
+            "",
+            f"## The vocoders on one scale: `{SHARED_METRIC}`",
+            "",
+            "Every vocoder's held-out clips scored on the shared evaluation front-end (conf/evaluation/: "
+            "22.05 kHz, 80 Slaney mels over the full band, natural log), whatever its own front-end, so the "
+            "curves compare. Each family at its learning config's sizes (the table above).",
+            "",
+            "| family | first -> last |",
+            "|---|---|",
+            *(f"| {r['family']} | {_shared(r, 0):.3g} -> {_shared(r, -1):.3g} |" for r in shared),
+            "",
+            "![vocoders on one scale](vocoders.png)",
+        ]
     write_table(RESULTS, lines, results)
+
+
+def _shared(result: dict[str, Any], index: int) -> float:
+    return [v["scores"][SHARED_METRIC] for v in result["validations"] if SHARED_METRIC in v["scores"]][index]
+
+
+def plot_shared(results: list[dict[str, Any]], path: Path) -> None:
+    """Every family's ``SHARED_METRIC`` against batches and against seconds, one line each."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for r in results:
+        points = [v for v in r["validations"] if SHARED_METRIC in v["scores"]]
+        for axis, x_name in zip(axes, ("batches", "seconds"), strict=True):
+            xs = [v[x_name] for v in points]
+            axis.plot(xs, [v["scores"][SHARED_METRIC] for v in points], "o-", label=r["family"])
+    for axis, x_name in zip(axes, ("batches", "seconds"), strict=True):
+        axis.set_xlabel(f"training {x_name}")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel(SHARED_METRIC)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(
+        "vocoders on the shared evaluation front-end (each at its learning config's sizes)", fontsize=9
+    )
+    figure.tight_layout()
+    with atomic_write(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
 
 
 def write_table(folder: Path, lines: list[str], results: list[dict[str, Any]]) -> None:

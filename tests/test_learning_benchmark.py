@@ -81,4 +81,9 @@ def test_a_finished_run_is_checked_and_written_as_json_and_curves(smoke_run, tmp
     assert result["passed"] is False
     assert "FAIL melgan: val/mel_l1" in capsys.readouterr().out
     assert (tmp_path / "results" / "melgan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| melgan | `experiment=melgan_learning_cpu` |" in (tmp_path / "results" / "README.md").read_text()
+    index = (tmp_path / "results" / "README.md").read_text()
+    assert "| melgan | `experiment=melgan_learning_cpu` |" in index
+    # a vocoder's curve on the shared evaluation front-end joins the others' in one figure
+    shared = run.validations[-1].scores["val/shared_mel_l1"]
+    assert f"| melgan | {shared:.3g} -> {shared:.3g} |" in index and "(vocoders.png)" in index
+    assert (tmp_path / "results" / "vocoders.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

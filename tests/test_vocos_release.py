@@ -13,12 +13,14 @@ import pytest
 import torch
 import yaml
 from conftest import CONF, smoke
+from test_infer import infer_cfg
 
 import audiogan
+from audiogan.commands.infer import run
 from audiogan.commands.train import build_task
 from audiogan.errors import ConfigError
 from audiogan.runs.imports import import_release
-from audiogan.runs.releases import find_layout, task_from_release
+from audiogan.runs.releases import find_layout, init_from_release, task_from_release
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.vocos_release import VocosRelease
 
@@ -102,9 +104,10 @@ def test_an_imported_release_written_back_loads_strictly_into_the_official_vocos
         expected = official(audio[None])[0]
     torch.testing.assert_close(vocoder(audio, 24000).waveform, expected, atol=1e-5, rtol=0)
 
-    written = VocosRelease().write(task_from_release(VocosRelease().read(folder)), tmp_path / "back")
-    back = Vocos.from_hparams(str(written[0])).eval()
-    back.load_state_dict(torch.load(written[1], weights_only=True))  # strict: every official key, no other
+    run(infer_cfg(f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'back'}", "export=official"))
+    back = Vocos.from_hparams(str(tmp_path / "back" / "config.yaml")).eval()
+    weights = torch.load(tmp_path / "back" / "pytorch_model.bin", weights_only=True)
+    back.load_state_dict(weights)  # strict: every official key, no other
     with torch.no_grad():
         torch.testing.assert_close(back(audio[None])[0], expected, atol=0, rtol=0)
 
@@ -156,3 +159,45 @@ def test_the_release_config_sets_the_front_end_and_the_generator(tmp_path):
     cfg = compose_config(CONF, [f"model={release.family}", *release.overrides])
     assert (cfg.audio.center, cfg.model.task.generator.padding) == (False, "same")
     assert (cfg.model.task.generator.dim, cfg.model.task.generator.num_layers) == (32, 2)
+
+
+@needs_official
+def test_the_discriminators_equal_the_official_ones_with_the_same_weights():
+    from vocos.discriminators import MultiPeriodDiscriminator as OfficialMPD
+    from vocos.discriminators import MultiResolutionDiscriminator as OfficialMRD
+
+    from audiogan.models.hifigan import MultiPeriodDiscriminator
+    from audiogan.models.vocos import MultiResolutionDiscriminator, VocosDiscriminator
+    from audiogan.tasks.release import from_hook_weight_norm
+
+    torch.manual_seed(0)
+    mpd, mrd = OfficialMPD(periods=(2, 3)), OfficialMRD()
+    ours = VocosDiscriminator(MultiPeriodDiscriminator([2, 3]), MultiResolutionDiscriminator())
+    weights = {f"mpd.{k}": v for k, v in mpd.state_dict().items()}
+    weights.update({f"mrd.{k}": v for k, v in mrd.state_dict().items()})
+    renamed = {  # hook weight norm, and our names for the branches and the MRD's spectrogram
+        from_hook_weight_norm(k).replace("discriminators", "branches").replace("spec_fn", "spectrogram"): v
+        for k, v in weights.items()
+    }
+    ours.load_state_dict(renamed)
+    real, fake = 0.3 * torch.randn(2, 4096), 0.3 * torch.randn(2, 4096)
+    with torch.no_grad():
+        *_, mpd_real, mpd_fake = mpd(real, fake)
+        *_, mrd_real, mrd_fake = mrd(real, fake)
+        for audio, official in ((real, mpd_real + mrd_real), (fake, mpd_fake + mrd_fake)):
+            branches = ours(audio[:, None])
+            assert [len(b) for b in branches] == [len(b) for b in official]
+            for branch, official_branch in zip(branches, official, strict=True):
+                for ours_map, official_map in zip(branch, official_branch, strict=True):
+                    torch.testing.assert_close(ours_map, official_map, atol=1e-6, rtol=1e-5)
+
+
+@needs_official
+def test_init_from_a_release_folder_copies_the_generator(compose_cfg, tmp_path):
+    official, folder = official_release(tmp_path / "release")
+    widths = [f"model.task.generator.{key}={value}" for key, value in WIDTHS.items()]
+    task = build_task(compose_cfg(*smoke("vocos"), *widths))
+    init_from_release(task, folder, find_layout(folder))
+    for name, value in official.state_dict().items():
+        if not name.startswith("feature_extractor."):
+            assert torch.equal(task.generator.state_dict()[name], value), name

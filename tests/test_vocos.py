@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, on_meta, smoke
+from conftest import CONF, fitted_datamodule, on_meta, smoke
+from corpus_fixtures import SECONDS, make_librispeech, make_ljspeech, make_vctk
 from overfit import early_late, overfit
 
 from audiogan.audio.config import AudioConfig
@@ -168,3 +169,19 @@ def test_training_segments_peak_at_a_level_drawn_in_decibels(tmp_path):
     assert -6.0 <= min(peaks_db) < -5.0 and -2.0 < max(peaks_db) <= -1.0
     with pytest.raises(ValueError, match="gain_unit='dB'; expected one of"):
         WaveformSegments(utterances, 24000, 16384, gain_unit="dB")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", ["ljspeech", "librispeech", "vctk"])
+def test_the_corpus_readers_serve_24_khz_segments(compose_cfg, tmp_path, corpus):
+    """LJSpeech (22.05 kHz), LibriSpeech (16 kHz) and VCTK (48 kHz) on disk, resampled to Vocos's 24 kHz."""
+    root = {
+        "ljspeech": lambda: make_ljspeech(tmp_path, n=8),
+        "librispeech": lambda: make_librispeech(tmp_path).parent,
+        "vctk": lambda: make_vctk(tmp_path, n=4, mics=("mic1",)),
+    }[corpus]()
+    data = fitted_datamodule(compose_cfg(*TINY_VOCOS, f"data={corpus}", f"data.root={root}"))
+    batch = next(iter(data.train_dataloader()))
+    assert batch["audio"].shape == (2, 4096)  # the smoke config's segments
+    clip = data.val_dataloader().dataset[0]["audio"]
+    assert clip.numel() == round(24000 * min(SECONDS, 0.5)) // 256 * 256  # its first 0.5 s at 24 kHz

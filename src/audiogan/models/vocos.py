@@ -129,7 +129,8 @@ class DFTInverseSTFT(nn.Module):
         real = weight * torch.cos(angle) / n_fft
         imag = -weight * torch.sin(angle) / n_fft
         imag[0] = imag[-1] = 0.0
-        self.register_buffer("basis", (torch.cat([real, imag]) * window)[:, None, :].float())  # [2K, 1, n_fft]
+        basis = torch.cat([real, imag]) * window  # [2 (n_fft / 2 + 1), n_fft]
+        self.register_buffer("basis", basis[:, None, :].float())
         self.register_buffer("window_square", window.square()[None, None, :].float())
 
     @classmethod

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from audiogan.audio.config import AudioConfig
@@ -100,6 +101,14 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
         reuse = self.loss_mel is self.log_mel and "mel" not in batch
         real = generated["mel"] if reuse else self.loss_mel(batch["audio"])
         return fake, real
+
+    def weighted_mel_l1(self, batch, generated, adversarial: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the generator's mel term, the mel L1 itself): L1 between the log-mels of generated and real
+        audio on the loss front-end, weighed by ``loss_weights.mel_l1`` (``warmup_mel_l1`` before the GAN
+        starts)."""
+        fake_mel, real_mel = self.mel_loss_pair(batch, generated)
+        mel_l1 = F.l1_loss(fake_mel, real_mel)
+        return (self.weights.mel_l1 if adversarial else self.weights.warmup_mel_l1) * mel_l1, mel_l1
 
     # ----------------------------------------------------------------- validation and test
     def evaluate(self, batch, batch_idx):

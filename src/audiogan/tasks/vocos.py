@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from audiogan.losses.feature_matching import feature_matching_loss
 from audiogan.models.layers import joint_pass
@@ -68,10 +67,7 @@ class VocosTask(VocoderTask):
         return loss, logs, {}
 
     def generator_loss(self, batch, generated, adversarial, from_discriminator):
-        fake_mel, real_mel = self.mel_loss_pair(batch, generated)
-        mel_l1 = F.l1_loss(fake_mel, real_mel)
-        mel_weight = self.weights.mel_l1 if adversarial else self.weights.warmup_mel_l1
-        loss = mel_weight * mel_l1
+        loss, mel_l1 = self.weighted_mel_l1(batch, generated, adversarial)
         logs: dict[str, torch.Tensor] = {"train/g_mel_l1": mel_l1}
         if adversarial:
             real, fake = joint_pass(self.discriminator, batch["audio"].unsqueeze(1), generated["fake"])

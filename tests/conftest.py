@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import lightning as L
 import pytest
 import torch
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
@@ -119,8 +125,9 @@ def compose_cfg(data_dir, tmp_path):
 
 
 def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path) -> Path:
-    """The run dir of ``python train.py <overrides>`` (a smoke config: its budget, one validation)."""
-    result = run_cli("train.py", *overrides, data_dir=data_dir, log_dir=log_dir)
+    """The run dir of ``python train.py <overrides>`` (a smoke config: its budget, one validation), run by
+    :func:`run_in_process` (train.py in a process of its own: test_fault_tolerance, test_packaging)."""
+    result = run_in_process("train.py", *overrides, data_dir=data_dir, log_dir=log_dir)
     assert result.returncode == 0, result.stdout[-3000:]
     (run,) = (log_dir / family / "runs").iterdir()
     return run
@@ -128,8 +135,7 @@ def trained_run(family: str, overrides: list[str], data_dir: Path, log_dir: Path
 
 def trained_in_process(overrides: list[str], data_dir: Path, run_dir: Path) -> Path:
     """``run_dir`` after ``audiogan.commands.train.run`` (what train.py calls) with ``overrides``: a run for
-    the other commands to read, without a subprocess' start-up (train.py itself is tested with
-    ``trained_run``)."""
+    the other commands to read, without Hydra (train.py's Hydra app is tested with ``trained_run``)."""
     from audiogan.commands.train import run
 
     cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={run_dir.parent}", *overrides])
@@ -184,3 +190,54 @@ def run_cli(script: str, *args: str, data_dir: Path, log_dir: Path, timeout: int
         text=True,
         timeout=timeout,
     )
+
+
+def _logging_state() -> list[tuple]:
+    """Every existing logger with its level, handlers, propagation and disabled flag."""
+    loggers = [logging.root, *logging.root.manager.loggerDict.values()]
+    return [
+        (logger, logger.level, logger.handlers[:], logger.propagate, logger.disabled)
+        for logger in loggers
+        if isinstance(logger, logging.Logger)
+    ]
+
+
+def _restore_logging(state: list[tuple]) -> None:
+    """Put ``state`` back, closing the handlers added since (a command's log file among them)."""
+    for logger, level, handlers, propagate, disabled in state:
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+def run_in_process(script: str, *args: str, data_dir: Path, log_dir: Path) -> subprocess.CompletedProcess:
+    """``run_cli(script, *args)`` without a new process' start-up (importing Lightning alone takes seconds):
+    the ``audiogan.cli`` function behind ``script`` (``train.py``: ``train_main``) runs here, through its
+    Hydra app, with the same argv, environment and working directory; its exit status and what it printed
+    or logged come back. Hydra's global state, the logging set-up, argv and the environment are put back
+    afterwards. What needs a process of its own (signals, train.py's DDP launcher) uses ``run_cli``."""
+    import audiogan.cli
+
+    main = getattr(audiogan.cli, f"{Path(script).stem}_main")
+    output = io.StringIO()
+    hydra_state = (GlobalHydra.instance().hydra, HydraConfig.instance().cfg)
+    logging_state = _logging_state()
+    returncode = 0
+    try:
+        with (
+            mock.patch.dict(os.environ, cli_env(data_dir, log_dir)),
+            mock.patch.object(sys, "argv", [script, *args]),
+            contextlib.chdir(ROOT),
+            contextlib.redirect_stdout(output),
+            contextlib.redirect_stderr(output),
+        ):
+            main()
+    except SystemExit as exit_:
+        returncode = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        GlobalHydra.instance().hydra, HydraConfig.instance().cfg = hydra_state
+        _restore_logging(logging_state)
+    return subprocess.CompletedProcess([script, *args], returncode, output.getvalue())

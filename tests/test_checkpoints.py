@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_MELGAN, run_cli
+from conftest import TINY_MELGAN, run_in_process
 
 from audiogan.commands.train import build_task
 from audiogan.errors import ConfigError, DamagedCheckpointError
@@ -37,7 +37,13 @@ def test_commands_use_a_checkpoint_copied_alone(alone, data_dir, tmp_path):
     melgan, specgan, vc = alone("melgan"), alone("specgan"), alone("voice_conversion")
     commands = [
         ("infer.py", f"ckpt_path={melgan}", f"input={tmp_path / 'speech.wav'}", "device=cpu"),
-        ("eval.py", f"ckpt_path={melgan}", f"+data.root={data_dir}", "trainer.enable_progress_bar=false"),
+        (
+            "eval.py",
+            f"ckpt_path={melgan}",
+            f"+data.root={data_dir}",
+            "trainer.enable_progress_bar=false",
+            "+trainer.limit_test_batches=2",  # two of the split's clips
+        ),
         ("sample.py", f"ckpt_path={specgan}", "n=2", "griffin_lim_iters=2", "device=cpu"),
         (
             "convert.py",
@@ -48,7 +54,7 @@ def test_commands_use_a_checkpoint_copied_alone(alone, data_dir, tmp_path):
         ),
     ]
     for command in commands:
-        result = run_cli(*command, data_dir=data_dir, log_dir=tmp_path)
+        result = run_in_process(*command, data_dir=data_dir, log_dir=tmp_path)
         assert result.returncode == 0, result.stdout[-3000:]
     # each command wrote its outputs beside the lone checkpoint
     assert {p.name for p in melgan.parent.iterdir()} == {"model.ckpt", "infer", "eval"}
@@ -85,7 +91,7 @@ def test_damaged_checkpoints_are_refused_in_one_line_naming_the_file(damaged, da
         read_checkpoint(empty)
     sf.write(tmp_path / "x.wav", np.zeros(4096), 22050)
     for command in (("train.py", *TINY_MELGAN), ("infer.py", f"input={tmp_path / 'x.wav'}")):
-        result = run_cli(*command, f"ckpt_path={truncated}", data_dir=data_dir, log_dir=tmp_path)
+        result = run_in_process(*command, f"ckpt_path={truncated}", data_dir=data_dir, log_dir=tmp_path)
         assert result.returncode == 1 and "Traceback" not in result.stdout
         assert f"DamagedCheckpointError: checkpoint {truncated} is damaged" in result.stdout
 
@@ -121,7 +127,9 @@ def test_init_from_copies_both_networks_and_refuses_other_families_and_shapes(sm
 
 def test_train_with_init_from_starts_a_fresh_run_from_the_weights(smoke_run, data_dir, tmp_path):
     ckpt = smoke_run("melgan") / "checkpoints" / "last.ckpt"
-    result = run_cli("train.py", *TINY_MELGAN, f"init_from={ckpt}", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process(
+        "train.py", *TINY_MELGAN, f"init_from={ckpt}", data_dir=data_dir, log_dir=tmp_path
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"generator and discriminator initialised from {ckpt}" in result.stdout
     (new,) = tmp_path.glob("melgan/runs/*/checkpoints/last.ckpt")

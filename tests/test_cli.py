@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, TINY_MELGAN, run_cli
+from conftest import CONF, TINY_MELGAN, run_in_process
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from matplotlib.image import imread
@@ -49,7 +49,7 @@ def test_train_leaves_config_checkpoint_logs_and_samples(melgan_ckpt):
 
 @pytest.mark.slow
 def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp_path):
-    result = run_cli(
+    result = run_in_process(
         "train.py", *TINY_MELGAN, "data.provides=[parallel]", data_dir=data_dir, log_dir=tmp_path
     )
     assert result.returncode == 1
@@ -59,7 +59,7 @@ def test_wrong_data_kind_fails_at_once_saying_what_the_model_needs(data_dir, tmp
 
 @pytest.mark.slow
 def test_wrong_option_name_lists_the_valid_ones(data_dir, tmp_path):
-    result = run_cli("train.py", "loss=hinj", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", "loss=hinj", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
     assert "Could not find 'loss/hinj'" in result.stdout
     assert "hinge" in result.stdout and "lsgan" in result.stdout
@@ -67,7 +67,7 @@ def test_wrong_option_name_lists_the_valid_ones(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_config_typo_names_the_key(data_dir, tmp_path):
-    result = run_cli("train.py", "trainer.max_epoch=3", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", "trainer.max_epoch=3", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode != 0
     assert "max_epoch" in result.stdout
 
@@ -75,7 +75,7 @@ def test_config_typo_names_the_key(data_dir, tmp_path):
 @pytest.mark.slow
 def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
     missing = tmp_path / "nowhere" / "LJSpeech-1.1"
-    result = run_cli(
+    result = run_in_process(
         "train.py",
         *TINY_MELGAN,
         "data=ljspeech",
@@ -89,7 +89,9 @@ def test_missing_corpus_root_names_path_and_layout(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_multirun_sweeps_two_jobs_into_separate_dirs(data_dir, tmp_path):
-    result = run_cli("train.py", "-m", *TINY_MELGAN, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process(
+        "train.py", "-m", *TINY_MELGAN, "loss=lsgan,hinge", data_dir=data_dir, log_dir=tmp_path
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     (sweep,) = _runs(tmp_path, "multiruns")
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -114,7 +116,7 @@ def test_tensorboard_gets_scalars_and_media(melgan_ckpt):
 
 @pytest.mark.slow
 def test_wandb_offline_logs_media_and_a_sample_table_then_resumes_the_same_run(data_dir, tmp_path):
-    result = run_cli("train.py", *TINY_MELGAN, "logger=wandb", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", *TINY_MELGAN, "logger=wandb", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = _runs(tmp_path)
     (offline_run,) = (run_dir / "wandb").glob("offline-run-*")
@@ -129,7 +131,7 @@ def test_wandb_offline_logs_media_and_a_sample_table_then_resumes_the_same_run(d
     assert b"tiny_speech" in record and b"melgan" in record  # tags and group
 
     # the same command carried on with ckpt_path=last logs to the same W&B run
-    result = run_cli(
+    result = run_in_process(
         "train.py", *TINY_MELGAN, "logger=wandb", "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path
     )
     assert result.returncode == 0, result.stdout[-3000:]

@@ -2,7 +2,9 @@
 family of ``tests/toy_family/``): a family added as its own files is picked up here with no edit.
 
 Each starts from the family's smoke config (``experiment=<family>_smoke``: toy widths, its whole schedule in
-a few batches, one validation at the end).
+a few batches, one validation at the end). The commands run in this process (``run_in_process``: the same
+Hydra app and arguments, without a new process' start-up); each command's own process is tested once with
+MelGAN (test_cli, test_infer, test_eval, test_fault_tolerance).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from conftest import CONF, families, run_cli, smoke
+from conftest import CONF, families, run_in_process, smoke
 from omegaconf import open_dict
 
 import audiogan
@@ -88,10 +90,14 @@ def test_compiled_networks_train_and_save_eager_compatible_checkpoints(compose_c
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ddp_on_two_cpu_processes_keeps_the_schedule(data_dir, tmp_path, family):
     """Each rank runs the engine's batches (the checkpoint holds rank zero's counters; a rank that updated
-    a network the other did not would hang DDP's gradient all-reduce instead of finishing)."""
-    result = run_cli(
-        "train.py", *smoke(family), NO_SKIP, "trainer=ddp_cpu", data_dir=data_dir, log_dir=tmp_path
-    )
+    a network the other did not would hang DDP's gradient all-reduce instead of finishing).
+
+    The ranks are forked from this process (``ddp_fork``), which saves each a process' start-up; train.py's
+    own launcher, which starts rank 1 as a new process, is tested with MelGAN (test_fault_tolerance) and
+    SpecGAN (test_specgan_task)."""
+    fork = "trainer.strategy=ddp_fork_find_unused_parameters_true"
+    args = (*smoke(family), NO_SKIP, "trainer=ddp_cpu", fork)
+    result = run_in_process("train.py", *args, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (run_dir,) = (tmp_path / family / "runs").iterdir()  # both ranks wrote into one run dir
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
@@ -106,9 +112,9 @@ def _last_logged(job: Path, metric: str) -> float:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_optuna_sweep_runs_trials_and_writes_the_best(data_dir, tmp_path, family):
-    result = run_cli(
-        "train.py", "-m", f"hparams_search={family}_optuna", "hydra.sweeper.n_trials=2", *smoke(family),
-        data_dir=data_dir, log_dir=tmp_path,
+    result = run_in_process(
+        "train.py", "-m", f"hparams_search={family}_optuna", "hydra.sweeper.n_trials=2",
+        *smoke(family), data_dir=data_dir, log_dir=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     (sweep,) = (tmp_path / family / "multiruns").iterdir()
@@ -166,7 +172,7 @@ def test_infer_processes_a_file_at_its_rate_and_length(smoke_run, data_dir, tmp_
         f"output_dir={tmp_path / 'out'}",
         "device=cpu",
     )
-    result = run_cli("infer.py", *args, data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("infer.py", *args, data_dir=data_dir, log_dir=tmp_path)
     try:
         require(load_task(ckpt), Resynthesizer, "infer.py input=")
     except UnsupportedCommand as refusal:  # e.g. an unconditional generator: refused in one line, by name
@@ -185,8 +191,9 @@ def test_eval_scores_the_test_split_with_the_runs_settings(smoke_run, data_dir, 
         f"ckpt_path={ckpt}",
         f"output_dir={tmp_path}",
         "trainer.enable_progress_bar=false",
+        "+trainer.limit_test_batches=2",  # eval.py's own trainer: two clips of the split are enough here
     )
-    result = run_cli("eval.py", *args, data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("eval.py", *args, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics and all(name.startswith("test/") for name in metrics)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import ROOT, TINY_MELGAN, cli_env, run_cli
+from conftest import ROOT, TINY_MELGAN, cli_env, run_cli, run_in_process
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 
@@ -22,7 +22,8 @@ from audiogan.callbacks.preemption import Preempted, StopOnSignal
 from audiogan.runs.resume import resume_checkpoint, run_dir_name
 
 BUDGET, EVERY = 60, 3
-# one fixed command, relaunched after every kill as a requeued cluster job would be
+# one fixed command, relaunched after every kill as a requeued cluster job would be (the last launch, which
+# finishes the run, in this process: run_in_process)
 COMMAND = [
     *TINY_MELGAN,
     f"model.task.schedule.max_batches={BUDGET}",
@@ -80,7 +81,7 @@ def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_p
         saved_batches = saved["batches"]
     assert saved_batches < BUDGET
 
-    result = run_cli("train.py", *COMMAND, data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", *COMMAND, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"resuming {run_dirs()[0]}" in result.stdout
     final = _saved(run_dirs())
@@ -155,15 +156,25 @@ def _assert_same_training(resumed: dict, uninterrupted: dict) -> None:
 
 
 def _stop_resume_and_compare(
-    budget: int, every: int, extra: list[str], data_dir: Path, tmp_path: Path
+    budget: int,
+    every: int,
+    extra: list[str],
+    data_dir: Path,
+    tmp_path: Path,
+    resume=run_in_process,
+    uninterrupted_extra: tuple[str, ...] = (),
 ) -> int:
     """SIGTERM a run of ``budget`` batches validating every ``every`` at its first checkpoint (a budget long
-    enough for the signal to land before its end), check what it left, resume it with ckpt_path=last and
-    compare the end with an uninterrupted run of the same command; how many processes the run had started."""
+    enough for the signal to land before its end), check what it left, resume it with ckpt_path=last
+    (started by ``resume``: ``run_in_process`` or ``run_cli``) and compare the end with an uninterrupted run
+    of the same command, in this process with ``uninterrupted_extra`` overrides; how many processes the
+    stopped run had started."""
     command = [
         *TINY_MELGAN,
         f"model.task.schedule.max_batches={budget}",
         f"trainer.val_check_interval={every}",
+        # no sample audio or images at the validations (most of their time; the sample logger draws nothing)
+        "callbacks.samples=null",
         *extra,
         "ckpt_path=last",
     ]
@@ -181,10 +192,12 @@ def _stop_resume_and_compare(
     assert stopped["global_step"] == 2 * batches
     assert not list(run.glob("checkpoints/.*.tmp"))
 
-    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "stopped")
+    result = resume("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "stopped")
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"resuming {run}" in result.stdout
-    result = run_cli("train.py", *command, data_dir=data_dir, log_dir=tmp_path / "uninterrupted")
+    result = run_in_process(
+        "train.py", *command, *uninterrupted_extra, data_dir=data_dir, log_dir=tmp_path / "uninterrupted"
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     (uninterrupted,) = (tmp_path / "uninterrupted" / "melgan" / "runs").iterdir()
     _assert_same_training(_checkpoint(run), _checkpoint(uninterrupted))
@@ -194,23 +207,30 @@ def _stop_resume_and_compare(
 
 @pytest.mark.slow
 def test_sigterm_saves_its_batch_exits_143_and_resumes_as_if_never_stopped(data_dir, tmp_path):
-    _stop_resume_and_compare(200, 20, [], data_dir, tmp_path)
+    _stop_resume_and_compare(30, 5, [], data_dir, tmp_path)
 
 
 @pytest.mark.slow
 def test_sigterm_to_the_ddp_launcher_stops_every_rank_at_one_batch(data_dir, tmp_path):
-    # rank 0 alone is signalled; rank 1, which it started, stops at the same batch and ends too
-    assert _stop_resume_and_compare(60, 10, ["trainer=ddp_cpu"], data_dir, tmp_path) == 1
+    # rank 0 alone is signalled; rank 1, which it started, stops at the same batch and ends too. The resumed
+    # run is started by train.py's launcher too; the uninterrupted one forks its two ranks from this process
+    fork = "trainer.strategy=ddp_fork_find_unused_parameters_true"
+    started = _stop_resume_and_compare(
+        30, 5, ["trainer=ddp_cpu"], data_dir, tmp_path, resume=run_cli, uninterrupted_extra=(fork,)
+    )
+    assert started == 1
 
 
 @pytest.mark.slow
 def test_last_starts_fresh_when_no_run_of_the_command_exists(data_dir, tmp_path):
     short = [*TINY_MELGAN, "model.task.schedule.max_batches=2", "trainer.val_check_interval=2"]
-    result = run_cli("train.py", *short, "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", *short, "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "no earlier run of this command" in result.stdout
     # a different command (another loss) does not carry on that run
-    result = run_cli("train.py", *short, "loss=hinge", "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process(
+        "train.py", *short, "loss=hinge", "ckpt_path=last", data_dir=data_dir, log_dir=tmp_path
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "no earlier run of this command" in result.stdout
     assert len(list((tmp_path / "melgan" / "runs").iterdir())) == 2

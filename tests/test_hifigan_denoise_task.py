@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_DENOISE, generator_on_meta, quiet_trainer, run_cli, trained_in_process
+from conftest import TINY_DENOISE, generator_on_meta, quiet_trainer, run_in_process, trained_in_process
 from omegaconf import OmegaConf
 
 from audiogan.commands.train import build_datamodule, build_task
@@ -171,12 +171,12 @@ def test_train_then_denoise_a_file_at_its_own_rate(data_dir, tmp_path):
 
     ckpt = run / "checkpoints" / "last.ckpt"
     assert load_task(ckpt).generator.use_postnet  # trained through stage 3
-    result = run_cli("eval.py", f"ckpt_path={ckpt}", data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("eval.py", f"ckpt_path={ckpt}", data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     (scores,) = (run / "eval").glob("*/metrics.json")
     assert {"test/pesq", "test/pesq_noisy", "test/stoi", "test/si_sdr"} <= set(json.loads(scores.read_text()))
     clip = next(data_dir.rglob("*.wav"))
-    result = run_cli(
+    result = run_in_process(
         "infer.py", f"ckpt_path={ckpt}", f"input={clip}", f"output_dir={tmp_path / 'out'}",
         data_dir=data_dir, log_dir=tmp_path,
     )  # fmt: skip

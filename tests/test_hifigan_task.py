@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import run_cli, smoke
+from conftest import run_in_process, smoke
 from overfit import early_late, overfit
 
 import audiogan
@@ -98,7 +98,7 @@ def test_voice_conversion_renders_through_a_hifigan_vocoder_ckpt(smoke_run, hifi
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     sf.write(inputs / "a.wav", sf.read(source)[0], 22050)
-    result = run_cli(
+    result = run_in_process(
         "convert.py",
         f"ckpt_path={smoke_run('voice_conversion') / 'checkpoints' / 'last.ckpt'}",
         f"input={inputs}",

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 import torch
-from conftest import CONF, ROOT, TINY_MELGAN, cli_env, run_cli
+from conftest import CONF, ROOT, TINY_MELGAN, cli_env, run_in_process
 from corpus_fixtures import make_ljspeech
 from omegaconf import OmegaConf
 
@@ -95,7 +95,7 @@ def test_a_user_config_folder_adds_a_corpus_without_copying_the_tree(data_dir, t
     )
     log_dir = tmp_path / "runs"
     # TINY_MELGAN's experiment picks data=tiny_speech; data= on the command line wins
-    result = run_cli(
+    result = run_in_process(
         "train.py",
         "--config-dir",
         str(my_conf),

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_in_process
 
 import audiogan
 from audiogan.errors import UnsafeFileError
@@ -66,7 +66,7 @@ def test_the_commands_refuse_it_in_one_line(crafted, data_dir, tmp_path, command
         "train.py": [f"ckpt_path={path}", "experiment=melgan_smoke"],
         "infer.py": [f"ckpt_path={path}", "export=torchscript"],
     }
-    result = run_cli(command, *args[command], data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process(command, *args[command], data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 1 and "UnsafeFileError:" in result.stdout and "Traceback" not in result.stdout
     assert not marker.exists()
 

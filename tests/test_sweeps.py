@@ -7,7 +7,7 @@ import math
 
 import optuna
 import pytest
-from conftest import TINY_MELGAN, run_cli
+from conftest import TINY_MELGAN, run_in_process
 from hydra.core.hydra_config import HydraConfig
 
 from audiogan.commands.launch import SLURM_LAUNCHER, check_launch
@@ -24,7 +24,7 @@ from audiogan.errors import ConfigError
     ids=["multirun_ddp", "launcher_without_m"],
 )
 def test_launches_that_cannot_work_fail_at_once_saying_what_to_use(data_dir, tmp_path, args, message):
-    result = run_cli("train.py", *args, *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path)
+    result = run_in_process("train.py", *args, *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 1
     assert f"ConfigError: {message}" in result.stdout and "Traceback" not in result.stdout
     assert not list(tmp_path.rglob("*.ckpt"))
@@ -41,7 +41,7 @@ def test_multirun_ddp_message_names_the_alternatives(compose_cfg):
 
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_the_job(data_dir, tmp_path):
-    result = run_cli(
+    result = run_in_process(
         "train.py", "-m", "launcher=submitit_local", *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path
     )
     assert result.returncode == 0, result.stdout[-3000:]
@@ -66,7 +66,7 @@ def test_slurm_launcher_composes_and_the_trainer_follows_its_allocation(compose_
 @pytest.mark.slow
 def test_optuna_study_in_sqlite_keeps_every_trial(data_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    result = run_cli(
+    result = run_in_process(
         "train.py", "-m", "hparams_search=melgan_optuna", "hydra.sweeper.n_trials=2",
         f"hydra.sweeper.storage={storage}", *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path,
     )  # fmt: skip

@@ -206,6 +206,12 @@ def test_plateau_scheduler_counts_epochs_and_plateau_validation_counts_validatio
         assert task.optimizers()[0].param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**reductions), interval
 
 
+def _fp16_scaled_trainer() -> L.Trainer:
+    # precision="16-mixed" alone turns into bf16 on a CPU: the fp16 plugin with a loss scaler, as on a GPU
+    scaled = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**8))
+    return quiet_trainer(plugins=[scaled])
+
+
 def test_gradient_clipping_acts_on_unscaled_gradients_under_fp16_mixed_precision():
     clip = 0.5
     optim = {"generator": {**SGD, "lr": 1.0}, "discriminator": SGD, "grad_clip": {"generator": clip}}
@@ -220,10 +226,26 @@ def test_gradient_clipping_acts_on_unscaled_gradients_under_fp16_mixed_precision
     task = Recorded(schedule={"max_batches": 2}, optim=optim)
     task.norms = []
     loader = DataLoader(Batches(2, offset=10.0), batch_size=1)  # large inputs give large gradients
-    # precision="16-mixed" alone turns into bf16 on a CPU: the fp16 plugin with a loss scaler, as on a GPU
-    scaled = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**8))
-    quiet_trainer(plugins=[scaled]).fit(task, train_dataloaders=loader)
+    _fp16_scaled_trainer().fit(task, train_dataloaders=loader)
     assert task.norms and all(norm == pytest.approx(clip, rel=1e-3) for norm in task.norms)
+
+
+@pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed"])
+def test_a_fused_optimizer_is_clipped_on_the_same_gradients_as_any_other(precision):
+    # a fused optimizer unscales inside its step (Lightning leaves its gradients scaled): the engine unscales
+    # them before clipping, so the norm it clips (logged before clipping) is the one plain SGD sees
+    norms = {}
+    for name, optimizer in (
+        ("sgd", SGD),
+        ("fused", {"_target_": "torch.optim.AdamW", "lr": 0.1, "fused": True}),
+    ):
+        optim = {"generator": optimizer, "discriminator": SGD, "grad_clip": {"generator": 1e-3}}
+        task = ToyTask(schedule={"max_batches": 1}, optim=optim)
+        trainer = _fp16_scaled_trainer() if precision == "16-mixed" else quiet_trainer(precision=precision)
+        trainer.fit(task, train_dataloaders=DataLoader(Batches(1, offset=10.0), batch_size=1))
+        norms[name] = float(trainer.callback_metrics["train/grad_norm_generator"])
+    assert norms["sgd"] > 1e-3
+    assert norms["fused"] == pytest.approx(norms["sgd"], rel=1e-3)
 
 
 def test_fresh_outputs_for_generator_regenerate_before_the_generator_step():

@@ -35,7 +35,13 @@ from audiogan.audio.config import AudioConfig
 from audiogan.errors import NonFiniteLossError
 from audiogan.samples import Sample
 from audiogan.tasks.evaluation import EvaluationLoops
-from audiogan.tasks.optimizers import NETWORKS, build_optimizers, step_schedulers
+from audiogan.tasks.optimizers import (
+    NETWORKS,
+    build_optimizers,
+    check_grad_clip,
+    clip_by_part,
+    step_schedulers,
+)
 from audiogan.tasks.resumable import ResumableState
 from audiogan.tasks.schedule import Counters, Schedule, Stage
 from audiogan.utils.config import to_dict
@@ -81,6 +87,10 @@ class GANTask(ResumableState, EvaluationLoops, L.LightningModule):
         self.gan_loss = instantiate(to_dict(gan_loss)) if gan_loss else None
         self.audio_config = AudioConfig.from_config(to_dict(audio_config)) if audio_config else None
         self.optim_cfg = to_dict(optim)
+        check_grad_clip(
+            self.optim_cfg.get("grad_clip") or {},
+            {"generator": self.generator, "discriminator": self.discriminator},
+        )
         configured_lr = {name: self.optim_cfg[name].get("lr") for name in NETWORKS if name in self.optim_cfg}
         self.schedule = Schedule(
             **to_dict(schedule), options_type=self.stage_options, optimizer_lr=configured_lr
@@ -194,12 +204,26 @@ class GANTask(ResumableState, EvaluationLoops, L.LightningModule):
         step_schedulers(configured, self._scheduler_specs, interval, metrics)
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        """Clip the gradients of the network about to step (``optim.grad_clip.<network>``, by norm). Lightning
-        calls this after mixed precision unscaled them, so the norm is the configured one under 16-mixed."""
+        """Clip the gradients of the network about to step (``optim.grad_clip.<network>``, by norm): one norm
+        over the whole network, or ``{part: max_norm}``, each named child module clipped apart (BigVGAN: the
+        MPD and the CQT-D); the norms before clipping are logged. Lightning calls this after 16-mixed
+        unscaled the gradients, except for a fused optimizer, which unscales inside its step: those are
+        unscaled here first (torch's GradScaler then steps it without scaling again)."""
         network = "generator" if optimizer is self.optimizers()[0].optimizer else "discriminator"
         clip = self.optim_cfg.get("grad_clip", {}).get(network)
-        if clip:
-            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+        if not clip:
+            return
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if scaler is not None and any(group.get("fused") for group in optimizer.param_groups):
+            scaler.unscale_(optimizer)
+        parts = clip if isinstance(clip, Mapping) else {None: clip}
+        norms = clip_by_part(getattr(self, network), parts)
+        self.log_dict(
+            {
+                f"train/grad_norm_{network}" + (f"_{part}" if part else ""): norm
+                for part, norm in norms.items()
+            }
+        )
 
     # ----------------------------------------------------------------- the training step
     def training_step(self, batch, batch_idx):

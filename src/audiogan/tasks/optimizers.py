@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from hydra.utils import instantiate
 from torch import nn
+
+from audiogan.errors import ConfigError
 
 NETWORKS = ("generator", "discriminator")
 # plateau: ReduceLROnPlateau stepped once per epoch with the last validation's monitor (patience counts
@@ -55,3 +58,30 @@ def step_schedulers(
             sched.step(float(metrics[monitor]))
         else:
             sched.step()
+
+
+def check_grad_clip(grad_clip: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> None:
+    """``optim.grad_clip``: per network a max norm, None, or ``{part: max_norm}`` over child modules the
+    network has; a part it lacks is an error naming the key and the parts there are."""
+    for name, clip in grad_clip.items():
+        if name not in networks:
+            raise ConfigError(f"model.task.optim.grad_clip.{name}: expected one of {sorted(networks)}")
+        if isinstance(clip, Mapping):
+            parts = dict(networks[name].named_children())
+            for part in clip:
+                if part not in parts:
+                    raise ConfigError(
+                        f"model.task.optim.grad_clip.{name}.{part}: the {name} has no part {part!r}; "
+                        f"its parts are {sorted(parts)}"
+                    )
+
+
+def clip_by_part(network: nn.Module, max_norms: Mapping[str | None, float]) -> dict[str | None, torch.Tensor]:
+    """Clip the gradient norm of each named child of ``network`` to its own max norm (the official BigVGAN
+    clips its MPD and CQT-D apart; the part None: the whole network); returns each norm before clipping."""
+    return {
+        part: torch.nn.utils.clip_grad_norm_(
+            (getattr(network, part) if part else network).parameters(), float(max_norm)
+        )
+        for part, max_norm in max_norms.items()
+    }

@@ -25,6 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class
 
 from audiogan.commands.train import build_datamodule, build_task, compile_networks
+from audiogan.runs.layouts import family_task_classes
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.schedule import Schedule
 from audiogan.utils.config import to_dict
@@ -35,8 +36,9 @@ MAX_CYCLES, MIN_CYCLES, TIME_BUDGET = 8, 2, 60.0
 
 
 def families() -> list[str]:
-    """Every family of conf/model/."""
-    return sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
+    """Every family of conf/model/ (a release's config that builds on one, e.g. bigvgan_v2_24k, is not
+    another)."""
+    return sorted(family_task_classes())
 
 
 def default_family() -> str:

@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
+from audiogan.runs.layouts import family_task_classes
 from audiogan.runs.resolvers import compose_config
 
 # Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
@@ -50,8 +51,18 @@ def smoke(family: str) -> list[str]:
 
 
 def families() -> list[str]:
-    """Every family on the config search path: conf/model/ and tests/toy_family/conf/model/."""
-    return sorted(path.stem for folder in CONFIG_DIRS for path in (folder / "model").glob("*.yaml"))
+    """Every family on the config search path: conf/model/ and tests/toy_family/conf/model/ (a model config
+    naming its task class; a release's config that builds on one, e.g. bigvgan_v2_24k, is not another)."""
+    return sorted(family_task_classes([TOY_CONF]))
+
+
+# modules whose tests start several processes each (a minute or so per test): collected first, so that the
+# workers of `make test` (pytest-xdist) do not end the session with one of them running alone
+FIRST = ("test_fault_tolerance.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in FIRST)
 
 
 # the families' smoke configs, as the family tests use them

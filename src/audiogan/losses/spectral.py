@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from audiogan.audio.features import stft_magnitude
+from audiogan.audio.config import AudioConfig
+from audiogan.audio.features import LogMelSpectrogram, stft_magnitude
 
 
 class MultiResolutionSTFTLoss(nn.Module):
@@ -59,3 +60,40 @@ class LogSpectrogramLoss(nn.Module):
             for n_fft, hop in self.resolutions
         ]
         return torch.stack(distances).mean()
+
+
+class MultiScaleMelLoss(nn.Module):
+    """Sum over scales of the L1 distance between log10 mels, each scale a centred STFT of ``window_length``
+    samples (hop a quarter of it, Hann window) and its own number of Slaney mels over the full band (librosa's
+    bands), magnitudes clamped at ``log_floor``: the multi-scale mel loss of DAC (Kumar et al. 2023, arXiv
+    2306.06546) that BigVGAN-v2 trains with. Waveforms [B, T] or [B, 1, T] at ``sample_rate``."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        window_lengths: Sequence[int] = (32, 64, 128, 256, 512, 1024, 2048),
+        n_mels: Sequence[int] = (5, 10, 20, 40, 80, 160, 320),
+        log_floor: float = 1e-5,
+    ):
+        super().__init__()
+        self.scales = nn.ModuleList(
+            LogMelSpectrogram(
+                AudioConfig(
+                    sample_rate=sample_rate,
+                    n_fft=window,
+                    hop_length=window // 4,
+                    win_length=window,
+                    n_mels=mels,
+                    filterbank="librosa",
+                    log="log10",
+                    log_floor=log_floor,
+                    center=True,
+                )
+            )
+            for window, mels in zip(window_lengths, n_mels, strict=True)
+        )
+
+    def forward(self, generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.stack(
+            [torch.nn.functional.l1_loss(scale(generated), scale(target)) for scale in self.scales]
+        ).sum()

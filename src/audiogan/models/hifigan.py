@@ -271,3 +271,7 @@ class HiFiGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         return self.mpd(x) + self.msd(x)
+
+    def matched_features(self, branches: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
+        """What feature matching compares: every entry of every branch, logits included (as the official)."""
+        return branches

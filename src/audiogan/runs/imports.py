@@ -19,6 +19,7 @@ import lightning as L
 import torch
 from omegaconf import OmegaConf
 from torch import nn
+from torch.optim import lr_scheduler
 
 from audiogan.errors import ConfigError
 from audiogan.runs.checkpoints import RUN_CONFIG_KEY
@@ -83,18 +84,33 @@ def release_checkpoint(task: GANTask, release: Release) -> dict[str, Any]:
     return checkpoint
 
 
+# torch's schedulers whose step(epoch) sets the rate of any step at once (their closed form)
+CLOSED_FORM = (
+    lr_scheduler.ExponentialLR,
+    lr_scheduler.StepLR,
+    lr_scheduler.MultiStepLR,
+    lr_scheduler.CosineAnnealingLR,
+)
+
+
 def _optimizers_at(task: GANTask, training: TrainingState) -> tuple[list, list]:
     """The task's optimizers holding the released moments (matched by parameter name) and its schedulers
-    stepped ``training.scheduler_steps`` times, learning rates with them."""
+    stepped ``training.scheduler_steps`` times, learning rates with them: at once where the scheduler has a
+    closed form (a released run's millions of per-batch steps), else one step at a time."""
     networks = {name: getattr(task, name) for name in NETWORKS}
     optimizers, schedulers, _ = build_optimizers(networks, task.optim_cfg, task.scheduler_cfg)
     for name, optimizer in zip(NETWORKS, optimizers, strict=True):
         if name in training.optimizers:
             _load_by_name(optimizer, networks[name], training.optimizers[name], name)
+    steps = training.scheduler_steps or 0
     with warnings.catch_warnings():  # stepping a scheduler with no optimizer step is the point here
         warnings.simplefilter("ignore", UserWarning)
         for scheduler in schedulers:
-            for _ in range(training.scheduler_steps or 0):
+            if steps and isinstance(scheduler, CLOSED_FORM):
+                # step(epoch), deprecated but kept: last_epoch = steps and the closed form's rates
+                scheduler.step(steps)
+                continue
+            for _ in range(steps):
                 scheduler.step()
     return optimizers, schedulers
 

@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from audiogan.errors import ConfigError
 from audiogan.runs.checkpoints import copy_networks, load_task
-from audiogan.runs.layouts import PACKAGE_CONF, describe_layouts, family_task_classes, find_layout
+from audiogan.runs.layouts import PACKAGE_CONF, describe_layouts, find_layout
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.base import GANTask
 from audiogan.tasks.build import task_from_config
@@ -75,7 +76,8 @@ def init_from_release(task: GANTask, path: Path, layout: ReleaseLayout) -> None:
     discriminator fresh). The run's config must build the release's sizes; a parameter of another shape
     stops naming it."""
     release = layout.read(path)
-    trained = family_task_classes()[release.family]
+    # the release's own model config may build on its family's (bigvgan_v2_24k on bigvgan): its task class
+    trained = get_class(release_config(release).model.task._target_)
     if not isinstance(task, trained):
         raise ConfigError(
             f"init_from={path} is a {layout.name} release ({release.family}); this run trains a "

@@ -15,8 +15,9 @@ from audiogan.tasks.vocoder import VocoderTask
 
 
 class HiFiGANTask(VocoderTask):
-    """Generator loss = adversarial + ``loss_weights.feature_matching`` x feature matching over every feature
-    map of every sub-discriminator (summed over them, logits included, as the official code) +
+    """Generator loss = adversarial + ``loss_weights.feature_matching`` x feature matching over the feature
+    maps of every sub-discriminator (summed over them; those the discriminator's ``matched_features`` gives:
+    HiFi-GAN's every map, logits included, as the official code) +
     ``loss_weights.mel_l1`` x L1 between the log-mels of real and generated audio on the loss front-end
     (``audio.loss_mel``: the full band). Feature-matching targets come from the discriminator as updated on
     this batch (it scores the real audio again in the generator step), as the official code does.
@@ -39,8 +40,9 @@ class HiFiGANTask(VocoderTask):
         logs: dict[str, torch.Tensor] = {"train/g_mel_l1": mel_l1}
         if adversarial:
             real, fake = joint_pass(self.discriminator, batch["audio"].unsqueeze(1), generated["fake"])
-            real = [[f.detach() for f in branch] for branch in real]
             adv = self.gan_loss.generator([branch[-1] for branch in fake])
+            real = [[f.detach() for f in branch] for branch in self.discriminator.matched_features(real)]
+            fake = self.discriminator.matched_features(fake)
             fm = len(fake) * feature_matching_loss(real, fake, self.weights.feature_matching_layer)
             loss = loss + adv + self.weights.feature_matching * fm
             logs["train/g_adv"] = adv

@@ -49,7 +49,8 @@ class TrainingState:
     """Where a released training run stopped, in this package's terms, so that it can go on: the ``batches``
     it trained, the ``epoch`` it goes on in (from that epoch's first batch, as the project's own resume
     does), each network's optimizer state by this package's parameter names (see :func:`optimizer_by_name`)
-    and how often its epoch-wise learning-rate schedulers have stepped (None: it has none)."""
+    and how often its learning-rate schedulers have stepped, in the unit the family's config steps them
+    (HiFi-GAN: epochs; BigVGAN: batches; None: it has none)."""
 
     batches: int
     epoch: int

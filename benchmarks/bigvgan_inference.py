@@ -1,0 +1,110 @@
+"""BigVGAN inference speed, side by side in one process: our BigVGAN against the official package's
+(``bigvgan`` 2.4.1, its PyTorch activation; the same weights, the same 4 s of audio), for the v1 base and
+the v2 22 kHz releases.
+
+Each as a user runs it on a waveform: the log-mel, then the generator (ours: the path of ``audiogan.load``
+and infer.py, ``inference_module``, weight norm baked in; the official: ``get_mel_spectrogram`` then
+``BigVGAN`` after its ``remove_weight_norm()``, as its README's inference). Full sizes from conf/model/.
+Round-robin in one process, medians with min-max; the ratios are taken round by round (docs/measuring.md).
+The official rows need the reference extra (``pip install -e .[reference]``); without it the result says so
+and times ours alone.
+Run: python -m benchmarks.bigvgan_inference
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from audiogan.commands.train import build_task
+from audiogan.runs.resolvers import compose_config
+from audiogan.tasks.release import to_hook_weight_norm
+from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+RELEASES = ("bigvgan_base_22k", "bigvgan")
+
+
+def _official(task) -> tuple[torch.nn.Module, dict]:
+    """The official BigVGAN built from the task's sizes, holding its generator's weights, weight norm removed;
+    and the hyperparameters its mel function takes."""
+    from bigvgan.bigvgan import BigVGAN
+    from bigvgan.env import AttrDict
+
+    generator, audio = task.hparams["generator"], task.audio_config
+    h = AttrDict(
+        resblock=str(generator["resblock"]),
+        upsample_rates=list(generator["upsample_rates"]),
+        upsample_kernel_sizes=list(generator["upsample_kernel_sizes"]),
+        upsample_initial_channel=generator["channels"],
+        resblock_kernel_sizes=list(generator["resblock_kernel_sizes"]),
+        resblock_dilation_sizes=[list(d) for d in generator["resblock_dilations"]],
+        activation=generator["activation"],
+        snake_logscale=generator["snake_logscale"],
+        use_tanh_at_final=generator["tanh_at_final"],
+        use_bias_at_final=generator["bias_at_final"],
+        num_mels=audio.n_mels,
+        n_fft=audio.n_fft,
+        hop_size=audio.hop_length,
+        win_size=audio.win_length,
+        sampling_rate=audio.sample_rate,
+        fmin=audio.fmin,
+        fmax=audio.fmax,
+    )
+    official = BigVGAN(h)
+    official.load_state_dict({to_hook_weight_norm(k): v for k, v in task.generator.state_dict().items()})
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints what it does
+        official.remove_weight_norm()
+    return official.eval(), h
+
+
+def _ratios(runs: dict, numerator: str, denominator: str) -> dict:
+    """``numerator``'s time over ``denominator``'s, round by round, as a summary."""
+    pairs = zip(runs[numerator], runs[denominator], strict=True)
+    return summary([a / b for (a, _), (b, _) in pairs])
+
+
+def bench(
+    device: str = "cpu", seconds: float = 4.0, rounds: int = 5, warmup: int = 1, threads: int = 2
+) -> dict:
+    """RTF (synthesis time / duration) of our BigVGAN and the official one per release (batch 1)."""
+    dev = torch.device(device)
+    has_official = importlib.util.find_spec("bigvgan") is not None
+    result: dict = {"benchmark": "bigvgan_inference", "releases": {}}
+    with bench_conditions(dev, threads) as conditions:
+        for release in RELEASES:
+            task = build_task(compose_config(CONF, [f"model={release}"])).eval()
+            ours = task.inference_module().to(dev)
+            rate, hop = task.audio_config.sample_rate, task.audio_config.hop_length
+            audio = 0.1 * torch.randn(round(seconds * rate / hop) * hop, device=dev)
+            variants = {"ours": lambda ours=ours, audio=audio: ours(audio)}
+            entry: dict = {}
+            if has_official:
+                from bigvgan.meldataset import get_mel_spectrogram
+
+                official, h = _official(task)
+                official = official.to(dev)
+                variants["official"] = lambda official=official, h=h, audio=audio: official(
+                    get_mel_spectrogram(audio[None], h)
+                )
+                with torch.inference_mode():
+                    difference = (ours(audio) - variants["official"]()[0]).abs().max()
+                entry["max_abs_difference_to_official"] = float(difference)
+            with torch.inference_mode():
+                runs = round_robin(variants, dev, rounds, warmup)
+            entry["rtf"] = real_time_factors(runs, seconds)
+            if has_official:
+                entry["ours_over_official"] = _ratios(runs, "ours", "official")
+            result["releases"][release] = entry
+    if not has_official:
+        result["official"] = "skipped: the bigvgan package is not installed (pip install -e .[reference])"
+    return {**result, "audio_seconds": seconds, "rounds": rounds, **conditions}
+
+
+if __name__ == "__main__":
+    print(json.dumps(bench("cuda" if torch.cuda.is_available() else "cpu"), indent=2))

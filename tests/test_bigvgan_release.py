@@ -387,7 +387,7 @@ def test_a_release_whose_shapes_differ_from_its_config_names_the_first_key(tmp_p
     config_path.write_text(
         json.dumps({**json.loads(config_path.read_text()), "upsample_initial_channel": 32})
     )
-    shapes = r"size mismatch for generator\.conv_pre\.bias: .*\[16\]\).*\[32\]\)"
+    shapes = r"size mismatch for generator\.conv_pre\.bias: .*\[8\]\).*\[32\]\)"
     with pytest.raises(ConfigError, match=rf"bigvgan release: {shapes}"):
         audiogan.load(tmp_path)
 

@@ -23,8 +23,9 @@ import torch
 
 from audiogan.commands.train import build_task
 from audiogan.runs.resolvers import compose_config
+from audiogan.tasks.bigvgan_release import official_config
 from audiogan.tasks.release import to_hook_weight_norm
-from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
+from benchmarks.timing import bench_conditions, ratio_summary, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 RELEASES = ("bigvgan_base_22k", "bigvgan")
@@ -36,37 +37,12 @@ def _official(task) -> tuple[torch.nn.Module, dict]:
     from bigvgan.bigvgan import BigVGAN
     from bigvgan.env import AttrDict
 
-    generator, audio = task.hparams["generator"], task.audio_config
-    h = AttrDict(
-        resblock=str(generator["resblock"]),
-        upsample_rates=list(generator["upsample_rates"]),
-        upsample_kernel_sizes=list(generator["upsample_kernel_sizes"]),
-        upsample_initial_channel=generator["channels"],
-        resblock_kernel_sizes=list(generator["resblock_kernel_sizes"]),
-        resblock_dilation_sizes=[list(d) for d in generator["resblock_dilations"]],
-        activation=generator["activation"],
-        snake_logscale=generator["snake_logscale"],
-        use_tanh_at_final=generator["tanh_at_final"],
-        use_bias_at_final=generator["bias_at_final"],
-        num_mels=audio.n_mels,
-        n_fft=audio.n_fft,
-        hop_size=audio.hop_length,
-        win_size=audio.win_length,
-        sampling_rate=audio.sample_rate,
-        fmin=audio.fmin,
-        fmax=audio.fmax,
-    )
+    h = AttrDict(official_config(task))  # the config.json audiogan writes for this task
     official = BigVGAN(h)
     official.load_state_dict({to_hook_weight_norm(k): v for k, v in task.generator.state_dict().items()})
     with contextlib.redirect_stdout(io.StringIO()):  # it prints what it does
         official.remove_weight_norm()
     return official.eval(), h
-
-
-def _ratios(runs: dict, numerator: str, denominator: str) -> dict:
-    """``numerator``'s time over ``denominator``'s, round by round, as a summary."""
-    pairs = zip(runs[numerator], runs[denominator], strict=True)
-    return summary([a / b for (a, _), (b, _) in pairs])
 
 
 def bench(
@@ -99,7 +75,7 @@ def bench(
                 runs = round_robin(variants, dev, rounds, warmup)
             entry["rtf"] = real_time_factors(runs, seconds)
             if has_official:
-                entry["ours_over_official"] = _ratios(runs, "ours", "official")
+                entry["ours_over_official"] = ratio_summary(runs, "ours", "official")
             result["releases"][release] = entry
     if not has_official:
         result["official"] = "skipped: the bigvgan package is not installed (pip install -e .[reference])"

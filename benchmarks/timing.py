@@ -66,6 +66,12 @@ def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def ratio_summary(runs: dict, numerator: str, denominator: str) -> dict:
+    """``numerator``'s time over ``denominator``'s in :func:`round_robin`'s ``runs``, round by round."""
+    pairs = zip(runs[numerator], runs[denominator], strict=True)
+    return summary([a / b for (a, _), (b, _) in pairs])
+
+
 def real_time_factors(runs: dict[str, list[tuple[float, int]]], audio_seconds: float) -> dict[str, dict]:
     """Each variant's real-time factor (processing seconds / ``audio_seconds``) over its :func:`round_robin`
     rounds, as a :func:`summary`."""

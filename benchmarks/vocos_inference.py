@@ -19,7 +19,7 @@ import torch
 
 from audiogan.commands.train import build_task
 from audiogan.runs.resolvers import compose_config
-from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
+from benchmarks.timing import bench_conditions, ratio_summary, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -46,12 +46,6 @@ def _official_vocos(task) -> torch.nn.Module:
     # strict: every official key; the feature extractor's window and filterbank stay the official ones
     official.load_state_dict({**official.state_dict(), **task.generator.state_dict()})
     return official.eval()
-
-
-def _ratios(runs: dict, numerator: str, denominator: str) -> dict:
-    """``numerator``'s time over ``denominator``'s, round by round, as a summary."""
-    pairs = zip(runs[numerator], runs[denominator], strict=True)
-    return summary([a / b for (a, _), (b, _) in pairs])
 
 
 def bench(
@@ -85,9 +79,9 @@ def bench(
         with torch.inference_mode():
             runs = round_robin(variants, dev, rounds, warmup)
     result["rtf"] = real_time_factors(runs, seconds)
-    result["hifigan_v1_over_vocos"] = _ratios(runs, "hifigan_v1", "vocos")
+    result["hifigan_v1_over_vocos"] = ratio_summary(runs, "hifigan_v1", "vocos")
     if has_official:
-        result["vocos_over_official"] = _ratios(runs, "vocos", "vocos_official")
+        result["vocos_over_official"] = ratio_summary(runs, "vocos", "vocos_official")
     return {**result, "audio_seconds": seconds, "rounds": rounds, **conditions}
 
 

@@ -42,6 +42,7 @@ from audiogan.tasks.release import (
     config_override,
     from_hook_weight_norm,
     optimizer_by_name,
+    optimizer_overrides,
     to_hook_weight_norm,
 )
 from audiogan.utils.files import atomic_write
@@ -233,15 +234,7 @@ def release_overrides(official: Mapping[str, Any], source: Path) -> list[str]:
     overrides.append(config_override("model.task.optim.grad_clip.generator", clip))
     for part in ("mpd", "mrd"):
         overrides.append(config_override(f"model.task.optim.grad_clip.discriminator.{part}", clip))
-    for network in ("generator", "discriminator"):  # the official code sets both alike
-        if "learning_rate" in h:
-            overrides.append(config_override(f"model.task.optim.{network}.lr", h["learning_rate"]))
-        if "adam_b1" in h:
-            betas = [h["adam_b1"], h["adam_b2"]]
-            overrides.append(config_override(f"model.task.optim.{network}.betas", betas))
-        if "lr_decay" in h:
-            gamma = h["lr_decay"]
-            overrides.append(config_override(f"model.task.scheduler.{network}.scheduler.gamma", gamma))
+    overrides += optimizer_overrides(h)
     overrides += [config_override(ours, h[key]) for key, ours in TRAINING_KEYS.items() if key in h]
     return overrides
 

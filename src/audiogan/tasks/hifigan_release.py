@@ -27,6 +27,7 @@ from audiogan.tasks.release import (
     config_override,
     from_hook_weight_norm,
     optimizer_by_name,
+    optimizer_overrides,
     to_hook_weight_norm,
 )
 from audiogan.utils.files import atomic_write
@@ -212,13 +213,4 @@ def _config_overrides(official: dict[str, Any]) -> list[str]:
     if "resblock" in official:
         official = {**official, "resblock": int(official["resblock"])}
     overrides = [config_override(CONFIG_KEYS[k], v) for k, v in official.items() if k in CONFIG_KEYS]
-    for network in ("generator", "discriminator"):  # the official code sets both alike
-        if "learning_rate" in official:
-            overrides.append(config_override(f"model.task.optim.{network}.lr", official["learning_rate"]))
-        if "adam_b1" in official:
-            betas = [official["adam_b1"], official["adam_b2"]]
-            overrides.append(config_override(f"model.task.optim.{network}.betas", betas))
-        if "lr_decay" in official:
-            gamma = official["lr_decay"]
-            overrides.append(config_override(f"model.task.scheduler.{network}.scheduler.gamma", gamma))
-    return overrides
+    return overrides + optimizer_overrides(official)

@@ -44,6 +44,23 @@ def config_override(key: str, value: Any) -> str:
     return f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"
 
 
+def optimizer_overrides(official: dict[str, Any]) -> list[str]:
+    """The overrides of a jik876-style config.json's optimizer keys (HiFi-GAN, BigVGAN), set for both
+    networks alike as the official code does: ``learning_rate``, ``adam_b1`` / ``adam_b2`` (AdamW's betas)
+    and ``lr_decay`` (the ExponentialLR's gamma), each where the file has it."""
+    overrides = []
+    for network in ("generator", "discriminator"):
+        if "learning_rate" in official:
+            overrides.append(config_override(f"model.task.optim.{network}.lr", official["learning_rate"]))
+        if "adam_b1" in official:
+            betas = [official["adam_b1"], official["adam_b2"]]
+            overrides.append(config_override(f"model.task.optim.{network}.betas", betas))
+        if "lr_decay" in official:
+            gamma = official["lr_decay"]
+            overrides.append(config_override(f"model.task.scheduler.{network}.scheduler.gamma", gamma))
+    return overrides
+
+
 @dataclass
 class TrainingState:
     """Where a released training run stopped, in this package's terms, so that it can go on: the ``batches``

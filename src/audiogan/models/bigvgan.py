@@ -18,7 +18,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
-from audiogan.models.layers import wn_conv1d, wn_conv2d, wn_conv_transpose1d
+from audiogan.models.layers import leaky_conv_stack, wn_conv1d, wn_conv2d, wn_conv_transpose1d
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -296,12 +296,7 @@ class SpectrogramDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.spectrogram(x).unsqueeze(1)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            features.append(x)
-        features.append(self.conv_post(x))
-        return features
+        return leaky_conv_stack(x, self.convs, self.conv_post, self.slope)
 
 
 class MultiResolutionSpectrogramDiscriminator(nn.Module):
@@ -392,12 +387,7 @@ class CQTDiscriminator(nn.Module):
         z = self.transform(x).to(x.dtype)
         octaves = z.split(self.bins_per_octave, dim=-1)
         x = torch.cat([conv(octave) for conv, octave in zip(self.conv_pres, octaves, strict=True)], dim=-1)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            features.append(x)
-        features.append(self.conv_post(x))
-        return features
+        return leaky_conv_stack(x, self.convs, self.conv_post, self.slope)
 
 
 class MultiScaleSubbandCQTDiscriminator(nn.Module):

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm as hook_spectral_norm
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from audiogan.models.layers import wn_conv1d, wn_conv_transpose1d
+from audiogan.models.layers import leaky_conv_stack, wn_conv1d, wn_conv_transpose1d
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -143,12 +143,7 @@ class PeriodDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = F.pad(x, (0, -x.shape[-1] % self.period), mode="reflect")
         x = x.reshape(x.shape[0], x.shape[1], -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            features.append(x)
-        features.append(self.conv_post(x))
-        return features
+        return leaky_conv_stack(x, self.convs, self.conv_post, self.slope)
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -212,12 +207,7 @@ class ScaleDiscriminator(nn.Module):
             self._register_load_state_dict_pre_hook(functools.partial(_rename_entries, names=names))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            features.append(x)
-        features.append(self.conv_post(x))
-        return features
+        return leaky_conv_stack(x, self.convs, self.conv_post, self.slope)
 
 
 class MultiScaleDiscriminator(nn.Module):

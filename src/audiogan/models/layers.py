@@ -40,6 +40,19 @@ def remove_weight_norm(module: nn.Module) -> nn.Module:
     return module
 
 
+def leaky_conv_stack(
+    x: torch.Tensor, convs: nn.ModuleList, conv_post: nn.Module, slope: float
+) -> list[torch.Tensor]:
+    """A discriminator branch's body: each conv then a leaky ReLU of ``slope``, every output kept, and the
+    logits of ``conv_post`` last (HiFi-GAN's MPD and MSD, BigVGAN's MRD and CQT-D)."""
+    features = []
+    for conv in convs:
+        x = torch.nn.functional.leaky_relu(conv(x), slope)
+        features.append(x)
+    features.append(conv_post(x))
+    return features
+
+
 def joint_pass(
     discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor
 ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:

@@ -41,12 +41,12 @@ from audiogan.tasks.release import (
     TrainingState,
     config_override,
     from_hook_weight_norm,
+    load_release_file,
     optimizer_by_name,
     optimizer_overrides,
     to_hook_weight_norm,
 )
 from audiogan.utils.files import atomic_write
-from audiogan.utils.tensor_files import load_tensor_file
 
 GENERATOR, DISCRIMINATOR, CONFIG = "bigvgan_generator.pt", "bigvgan_discriminator_optimizer.pt", "config.json"
 # the official code's defaults for the keys a config.json may leave out (bigvgan 2.4.1: bigvgan.py,
@@ -239,14 +239,6 @@ def release_overrides(official: Mapping[str, Any], source: Path) -> list[str]:
     return overrides
 
 
-def _load(path: Path, keys: set[str], what: str) -> dict[str, Any]:
-    contents = load_tensor_file(path)
-    if not isinstance(contents, dict) or not keys <= set(contents):
-        found = sorted(contents) if isinstance(contents, dict) else type(contents).__name__
-        raise ConfigError(f"{path}: an NVIDIA/BigVGAN {what} file holds {sorted(keys)}; found {found}")
-    return contents
-
-
 def _folder(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
@@ -278,12 +270,16 @@ class BigVGANRelease(ReleaseLayout):
         official = json.loads(config_path.read_text())
         overrides = release_overrides(official, config_path)  # refuses what audiogan does not build
         family = release_family(official)
-        weights = _load(g_path, {"generator"}, "generator")["generator"]
+        weights = load_release_file(g_path, {"generator"}, "an NVIDIA/BigVGAN generator file")["generator"]
         state = {f"generator.{_official_to_ours(k)}": v for k, v in weights.items()}
         if not d_path.is_file():
             notes = [f"no {DISCRIMINATOR} beside {GENERATOR}: a fresh discriminator and fresh optimizers"]
             return Release(family, overrides, state, notes)
-        held = _load(d_path, {"mpd", "mrd", "optim_g", "optim_d", "steps", "epoch"}, "discriminator")
+        held = load_release_file(
+            d_path,
+            {"mpd", "mrd", "optim_g", "optim_d", "steps", "epoch"},
+            "an NVIDIA/BigVGAN discriminator file",
+        )
         d_names = []  # the official optim_d's order: chain(mrd.parameters(), mpd.parameters())
         for net in ("mrd", "mpd"):
             for key, value in held[net].items():

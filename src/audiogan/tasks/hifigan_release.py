@@ -26,12 +26,12 @@ from audiogan.tasks.release import (
     TrainingState,
     config_override,
     from_hook_weight_norm,
+    load_release_file,
     optimizer_by_name,
     optimizer_overrides,
     to_hook_weight_norm,
 )
 from audiogan.utils.files import atomic_write
-from audiogan.utils.tensor_files import load_tensor_file
 
 # the official config.json keys -> the audiogan config keys they set
 CONFIG_KEYS = {
@@ -95,14 +95,6 @@ def official_discriminator_names(state_dict: dict[str, torch.Tensor]) -> dict[st
     return official
 
 
-def _load(path: Path, keys: set[str], what: str) -> dict[str, Any]:
-    contents = load_tensor_file(path)
-    if not isinstance(contents, dict) or not keys <= set(contents):
-        found = sorted(contents) if isinstance(contents, dict) else type(contents).__name__
-        raise ConfigError(f"{path}: a jik876/hifi-gan {what} file holds {sorted(keys)}; found {found}")
-    return contents
-
-
 def _newest(folder: Path, prefix: str) -> Path | None:
     """The official trainer's pick: the newest ``<prefix><8 digits>`` file of ``folder``."""
     found = sorted(p for p in folder.glob(f"{prefix}????????") if p.name[len(prefix) :].isdigit())
@@ -127,7 +119,7 @@ class HiFiGANRelease(ReleaseLayout):
             path = _newest(path, "g_")
         steps = path.name.partition("_")[2]
         g_path, do_path = path.parent / f"g_{steps}", path.parent / f"do_{steps}"
-        weights = _load(g_path, {"generator"}, "generator")["generator"]
+        weights = load_release_file(g_path, {"generator"}, "a jik876/hifi-gan generator file")["generator"]
         config_path = Path(config) if config else path.parent / "config.json"
         notes = []
         if config_path.is_file():
@@ -151,7 +143,11 @@ class HiFiGANRelease(ReleaseLayout):
                 f"no {do_path.name} beside {g_path.name}: a fresh discriminator and fresh optimizers"
             )
             return Release("hifigan", overrides, state, notes)
-        held = _load(do_path, {"mpd", "msd", "optim_g", "optim_d", "steps", "epoch"}, "discriminator")
+        held = load_release_file(
+            do_path,
+            {"mpd", "msd", "optim_g", "optim_d", "steps", "epoch"},
+            "a jik876/hifi-gan discriminator file",
+        )
         d_names = []  # the official optim_d's order: chain(msd.parameters(), mpd.parameters())
         for net in ("msd", "mpd"):
             keys = list(held[net])

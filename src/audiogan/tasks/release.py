@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from audiogan.errors import ConfigError
+from audiogan.utils.tensor_files import load_tensor_file
 
 # hook weight norm's entries (torch.nn.utils.weight_norm, in most released files) -> the parametrization's
 HOOK_WEIGHT_NORM = {
@@ -42,6 +43,17 @@ def to_hook_weight_norm(key: str) -> str:
 def config_override(key: str, value: Any) -> str:
     """``key=value`` as a Hydra override and one shell word (lists without spaces)."""
     return f"{key}={json.dumps(value, separators=(',', ':')) if not isinstance(value, str) else value}"
+
+
+def load_release_file(path: Path, keys: set[str], description: str) -> dict[str, Any]:
+    """The dict a released file holds (read as data: :func:`audiogan.utils.tensor_files.load_tensor_file`),
+    refused naming the file, what it should hold (``description``: e.g. "a jik876/hifi-gan generator file")
+    and what it holds when it lacks one of ``keys``."""
+    contents = load_tensor_file(path)
+    if not isinstance(contents, dict) or not keys <= set(contents):
+        found = sorted(contents) if isinstance(contents, dict) else type(contents).__name__
+        raise ConfigError(f"{path}: {description} holds {sorted(keys)}; found {found}")
+    return contents
 
 
 def optimizer_overrides(official: dict[str, Any]) -> list[str]:

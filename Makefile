@@ -11,9 +11,10 @@ install:
 test:
 	$(PY) -m pytest -n 2
 
-# what a developer runs all day: units, the GAN engine and the configs, in about a minute on both cores.
-# Tests marked slow (pyproject.toml lists the marker) start train.py and the other commands as subprocesses,
-# run DDP or sweeps, train a family for several batches or build full-size networks; only `make test` runs them.
+# what a developer runs all day: units, the GAN engine and the configs, in about 80 s on both cores (a third
+# of it importing Lightning and building the embedded corpus in each worker). Tests marked slow (pyproject.toml
+# lists the marker: subprocesses, DDP, sweeps, training runs, full-size networks, official networks run beside
+# ours) run in `make test` only.
 test-fast:
 	$(PY) -m pytest -n 2 -m "not slow"
 

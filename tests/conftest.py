@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import io
 import logging
 import os
@@ -17,7 +19,7 @@ import torch
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from audiogan.runs.layouts import family_task_classes
 from audiogan.runs.resolvers import compose_config
@@ -122,13 +124,29 @@ def data_dir(tmp_path_factory) -> Path:
     return root
 
 
+@functools.cache
+def _composed(overrides: tuple[str, ...], name: str) -> tuple[DictConfig, DictConfig]:
+    cfg = compose_config(CONF, list(overrides), name)
+    return cfg, HydraConfig.instance().cfg
+
+
+def compose(*overrides: str, name: str = "train") -> DictConfig:
+    """``compose_config(CONF, overrides, name)``, composed once per test session (Hydra takes about a second
+    per composition; the suite asks for the same ones hundreds of times): a copy of its own, with HydraConfig
+    set as composing it would set it."""
+    cfg, hydra_config = _composed(overrides, name)
+    HydraConfig.instance().cfg = hydra_config
+    return copy.deepcopy(cfg)
+
+
 @pytest.fixture
 def compose_cfg(data_dir, tmp_path):
     """Compose conf/train.yaml with overrides, as train.py would, with paths inside tmp dirs."""
 
     def _compose(*overrides: str):
-        cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path}", *overrides])
+        cfg = compose(f"paths.data_dir={data_dir}", *overrides)
         with open_dict(cfg):
+            cfg.paths.log_dir = str(tmp_path)
             cfg.paths.output_dir = str(tmp_path / "run")
         return cfg
 

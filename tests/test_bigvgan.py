@@ -9,7 +9,7 @@ import re
 
 import pytest
 import torch
-from conftest import CONF, on_meta, smoke
+from conftest import compose, on_meta, smoke
 from hydra.utils import instantiate
 from overfit import early_late, overfit
 
@@ -26,7 +26,6 @@ from audiogan.models.bigvgan import (
     UpSample1d,
     kaiser_sinc_filter,
 )
-from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.release import from_hook_weight_norm
 
 TINY_BIGVGAN = smoke("bigvgan")
@@ -49,18 +48,18 @@ def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize(
+@pytest.mark.parametrize(  # the v2 releases take seconds each, even on the meta device: make test only
     ("model", "parameters"),
     [
-        ("bigvgan", 112_231_249),
-        ("bigvgan_v2_24k", 112_446_289),
-        ("bigvgan_v2_44k_512x", 122_184_529),
+        pytest.param("bigvgan", 112_231_249, marks=pytest.mark.slow),
+        pytest.param("bigvgan_v2_24k", 112_446_289, marks=pytest.mark.slow),
+        pytest.param("bigvgan_v2_44k_512x", 122_184_529, marks=pytest.mark.slow),
         ("bigvgan_base_22k", 13_953_474),
     ],
 )
 def test_each_release_config_builds_the_official_generator_size(model, parameters):
     # the figures: sum of the official BigVGAN(h).parameters() for each release's config.json (bigvgan 2.4.1)
-    cfg = compose_config(CONF, [f"model={model}"])
+    cfg = compose(f"model={model}")
     generator = on_meta(cfg.model.task.generator)
     assert _count(generator) == parameters
     assert generator.hop_length == cfg.audio.hop_length
@@ -68,9 +67,9 @@ def test_each_release_config_builds_the_official_generator_size(model, parameter
 
 def test_the_discriminators_have_the_official_sizes():
     # the spectral Ds are small, and torchaudio's resampler does not build on the meta device
-    v2 = compose_config(CONF, ["model=bigvgan"]).model.task.discriminator
+    v2 = compose("model=bigvgan").model.task.discriminator
     assert (_count(on_meta(v2.mpd)), _count(instantiate(v2.mrd))) == (41_105_770, 4_454_304)
-    v1 = compose_config(CONF, ["model=bigvgan_base_22k"]).model.task.discriminator
+    v1 = compose("model=bigvgan_base_22k").model.task.discriminator
     assert _count(instantiate(v1.mrd)) == 280_902
 
 
@@ -185,6 +184,7 @@ def test_the_cqt_discriminator_equals_the_official_one():
 
 
 @needs_official
+@pytest.mark.slow  # six resolution branches, ours and the official: seconds
 def test_the_v1_resolution_discriminator_equals_the_official_one():
     h = AttrDict(
         dict(

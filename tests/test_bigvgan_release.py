@@ -17,7 +17,7 @@ import re
 import pytest
 import torch
 import yaml
-from conftest import CONF, smoke
+from conftest import compose, smoke
 from omegaconf import OmegaConf
 
 import audiogan
@@ -26,7 +26,6 @@ from audiogan.errors import ConfigError
 from audiogan.runs.checkpoints import load_task
 from audiogan.runs.imports import import_release
 from audiogan.runs.releases import find_layout, task_from_release
-from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.bigvgan_release import BigVGANRelease, release_family, release_overrides
 from audiogan.tasks.hifigan_release import HiFiGANRelease
 from audiogan.tasks.release import from_hook_weight_norm
@@ -125,6 +124,15 @@ FAMILIES = {
 }
 
 
+def inner_loop_base(names) -> list:
+    """``names`` as test parameters: the v1 base release (the smallest) in ``make test-fast``, the v2 ones,
+    whose official networks take seconds each to build and run, in ``make test`` only."""
+    return [
+        pytest.param(name, marks=() if name == "bigvgan_base_22khz_80band" else pytest.mark.slow)
+        for name in names
+    ]
+
+
 def toy(name: str, **changes) -> dict:
     """A release's config at toy widths: two channels in the generator's last stage, CQT-D 8 filters, the
     discriminators at 1/8 of their widths (the MPD 4 ... 128)."""
@@ -173,7 +181,7 @@ def official_log_mel(audio: torch.Tensor, config: dict) -> torch.Tensor:
 
 
 @needs_official
-@pytest.mark.parametrize("name", list(RELEASES))
+@pytest.mark.parametrize("name", inner_loop_base(RELEASES))
 def test_each_official_release_opens_with_identical_audio_and_mel_features(name, tmp_path, caplog):
     config = toy(name)
     official = official_generator(config, tmp_path / name)
@@ -243,6 +251,7 @@ def _ours(official_name: str) -> str:
 
 
 @needs_official
+@pytest.mark.slow  # the official discriminators built and run: seconds each
 @pytest.mark.parametrize("name", ["bigvgan_v2_24khz_100band_256x", "bigvgan_base_22khz_80band"])
 def test_the_discriminator_file_gives_the_official_discriminators_moments_step_and_learning_rate(
     name, tmp_path, caplog
@@ -293,6 +302,7 @@ def test_the_discriminator_file_gives_the_official_discriminators_moments_step_a
 
 
 @needs_official
+@pytest.mark.slow  # an import, an export and the official generator: seconds each
 @pytest.mark.parametrize("name", ["bigvgan_v2_22khz_80band_256x", "bigvgan_base_22khz_80band"])
 def test_an_imported_release_written_back_loads_strictly_into_the_official_bigvgan(name, tmp_path):
     from bigvgan.bigvgan import BigVGAN
@@ -324,9 +334,10 @@ def test_an_imported_release_written_back_loads_strictly_into_the_official_bigvg
 def smoke_task(*overrides: str):
     """experiment=bigvgan_smoke's task, its MPD at official widths / 8 (so that config.json can say them)."""
     sizes = "model.task.discriminator.mpd.channels=[4,16,64,128,128]"
-    return build_task(compose_config(CONF, [*smoke("bigvgan"), sizes, *overrides]))
+    return build_task(compose(*smoke("bigvgan"), sizes, *overrides))
 
 
+@pytest.mark.slow
 def test_a_release_written_here_reads_back_with_the_same_sizes_and_weights(tmp_path):
     task = smoke_task()
     weights_path, config_path = BigVGANRelease().write(task, tmp_path / "release")
@@ -343,14 +354,14 @@ def test_a_release_written_here_reads_back_with_the_same_sizes_and_weights(tmp_p
     assert back.hparams["multiscale_mel"]["window_lengths"] == [32, 64, 128, 256, 512, 1024, 2048]
 
 
-@pytest.mark.parametrize("name", list(RELEASES))
+@pytest.mark.parametrize("name", inner_loop_base(RELEASES))
 def test_the_family_picked_never_changes_what_a_release_builds(name, tmp_path):
     config = RELEASES[name]
     assert release_family(config) == FAMILIES[name]
     overrides = release_overrides(config, tmp_path / "config.json")
     built = {}
     for family in (FAMILIES[name], "bigvgan", "bigvgan_base_22k"):
-        cfg = compose_config(CONF, [f"model={family}", *overrides])
+        cfg = compose(f"model={family}", *overrides)
         built[family] = OmegaConf.to_container(cfg.model, resolve=True), OmegaConf.to_container(cfg.audio)
     assert built[FAMILIES[name]] == built["bigvgan"] == built["bigvgan_base_22k"]
 
@@ -441,6 +452,7 @@ def test_the_schedulers_of_millions_of_steps_are_set_at_once():
         assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-4 * math.exp(STEPS * math.log(0.9999996)))
 
 
+@pytest.mark.slow
 def test_init_from_a_release_of_a_config_built_on_the_family_copies_its_generator(tmp_path):
     from audiogan.runs.releases import init_from_release
 

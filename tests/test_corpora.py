@@ -276,6 +276,7 @@ def test_small_corpora_hold_out_a_val_and_a_test_key_without_reading_audio(tmp_p
         LJSpeech(lj_root, val_fraction=0.6, test_fraction=0.5)
 
 
+@pytest.mark.slow
 def test_large_corpora_split_exactly_by_hash_as_before(tmp_path):
     """LJSpeech's 13,100 ids and 400 VCTK sentence numbers; listing reads no audio, so no audio is written."""
     lj_root = tmp_path / "LJSpeech-1.1"

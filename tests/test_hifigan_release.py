@@ -26,6 +26,7 @@ def release(tmp_path):
     return tmp_path / "g_00012345", weights
 
 
+@pytest.mark.slow
 def test_audiogan_load_opens_a_generator_file_with_its_config(release, caplog):
     path, weights = release
     caplog.set_level(logging.INFO, logger="audiogan")
@@ -45,6 +46,7 @@ def test_audiogan_load_opens_a_generator_file_with_its_config(release, caplog):
     torch.testing.assert_close(task.generator.conv_pre.weight, expected)
 
 
+@pytest.mark.slow
 def test_import_then_export_is_bit_exact(release, tmp_path):
     path, weights = release
     task = task_from_release(HiFiGANRelease().read(path))
@@ -84,6 +86,7 @@ def test_a_generator_file_without_its_key_is_refused_naming_what_it_holds(tmp_pa
         HiFiGANRelease().read(tmp_path / "g_00000001")
 
 
+@pytest.mark.slow
 def test_init_from_a_generator_file_copies_the_generator_and_keeps_a_fresh_discriminator(
     release, compose_cfg
 ):

@@ -7,9 +7,8 @@ import json
 import shutil
 
 import pytest
-from conftest import CONF, families
+from conftest import CONF, compose, families
 
-from audiogan.runs.resolvers import compose_config
 from audiogan.runs.run_dir import RunDir, Validation
 from benchmarks import learning
 from benchmarks.learning import Criterion
@@ -58,7 +57,7 @@ def test_every_family_has_a_learning_benchmark_on_both_machines(family):
     for device in ("cpu", "cuda"):
         experiment = learning.learning_experiment(family, device)
         assert experiment == f"{family}_learning" + ("_cpu" if device == "cpu" else "")
-        cfg = compose_config(CONF, [f"experiment={experiment}"])
+        cfg = compose(f"experiment={experiment}")
         assert cfg.model.task._target_.startswith(f"audiogan.tasks.{family}.")
         Criterion.from_config(dict(cfg.learning), experiment)
         assert cfg.learning.sizes

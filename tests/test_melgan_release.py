@@ -47,6 +47,7 @@ def training_folder(tmp_path):
     return folder, generator, discriminator
 
 
+@pytest.mark.slow
 def test_audiogan_load_opens_a_released_generator(released_generator, caplog):
     path, weights = released_generator
     caplog.set_level(logging.INFO, logger="audiogan")
@@ -70,6 +71,7 @@ def test_import_then_export_is_bit_exact(released_generator, tmp_path):
     assert all(torch.equal(back[k], v) for k, v in weights.items())
 
 
+@pytest.mark.slow
 def test_a_training_folder_imports_with_its_adam_states(training_folder, tmp_path, caplog):
     folder, generator, discriminator = training_folder
     caplog.set_level(logging.INFO, logger="audiogan")

@@ -86,6 +86,7 @@ def official_run(tmp_path):
     return folder, *_official_run(folder)
 
 
+@pytest.mark.slow
 def test_import_holds_the_official_weights_moments_step_and_learning_rate(official_run, tmp_path, caplog):
     folder, weights, moments = official_run
     caplog.set_level(logging.INFO, logger="audiogan")

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from conftest import CONF, TOY_CONF, smoke
+from conftest import TOY_CONF, compose, smoke
 
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
@@ -17,7 +17,6 @@ from audiogan.commands.train import build_task
 from audiogan.errors import ConfigError, UnsupportedCommand
 from audiogan.runs.layouts import release_layouts
 from audiogan.runs.releases import read_release, task_from_release
-from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.hifigan import HiFiGANTask
 from audiogan.tasks.roles import Exportable, MelVocoding, Sampler, require
 
@@ -28,7 +27,7 @@ CENTRED_HTK = AudioConfig(
 
 
 def toy_vocoder(*overrides: str):
-    return build_task(compose_config(CONF, [*smoke("toy_vocoder"), *overrides]))
+    return build_task(compose(*smoke("toy_vocoder"), *overrides))
 
 
 @pytest.mark.parametrize("center", [False, True])
@@ -39,6 +38,7 @@ def test_frames_follow_the_framing(center):
     assert config.frames(1024) == (17 if center else 16)
 
 
+@pytest.mark.slow
 def test_a_centred_htk_front_end_equals_librosas():
     librosa = pytest.importorskip("librosa")
     audio = np.random.default_rng(0).standard_normal(4000).astype(np.float32) * 0.1
@@ -94,7 +94,7 @@ def test_hifigans_loss_mel_is_full_band_and_its_input_mel_band_limited(compose_c
 
 def test_vocoder_scores_on_the_shared_front_end_too():
     task = toy_vocoder()  # 16 kHz, scored on the 22.05 kHz shared front-end after resampling
-    shared = compose_config(CONF, []).evaluation.audio
+    shared = compose().evaluation.audio
     assert task.shared_metrics.log_mel.config == AudioConfig.from_config(shared)
     noise = 0.1 * torch.randn(1, 8000, generator=torch.Generator().manual_seed(0))
     scores = task.shared_metrics(noise, noise)

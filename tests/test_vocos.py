@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONF, fitted_datamodule, on_meta, smoke
+from conftest import compose, fitted_datamodule, on_meta, smoke
 from corpus_fixtures import SECONDS, make_librispeech, make_ljspeech, make_vctk
 from overfit import early_late, overfit
 
@@ -27,7 +27,6 @@ from audiogan.models.vocos import (
     VocosDiscriminator,
     VocosGenerator,
 )
-from audiogan.runs.resolvers import compose_config
 
 TINY_VOCOS = smoke("vocos")
 
@@ -37,7 +36,7 @@ def _count(module: torch.nn.Module) -> int:
 
 
 def test_full_size_networks_have_the_official_parameter_counts():
-    task = compose_config(CONF, ["model=vocos"]).model.task
+    task = compose("model=vocos").model.task
     generator, discriminator = on_meta(task.generator), on_meta(task.discriminator)
     # vocos 0.1.0: VocosBackbone(100, 512, 1536, 8), ISTFTHead(512, 1024, 256), MPD, MRD
     assert (_count(generator.backbone), _count(generator.head), _count(generator)) == (
@@ -49,7 +48,7 @@ def test_full_size_networks_have_the_official_parameter_counts():
 
 
 def test_centred_frames_give_back_the_input_length():
-    config = AudioConfig.from_config(compose_config(CONF, ["model=vocos"]).audio)
+    config = AudioConfig.from_config(compose("model=vocos").audio)
     generator = VocosGenerator(config.n_mels, 16, 32, 2, config.n_fft, config.hop_length)
     audio = torch.randn(2, 24 * 256)
     mel = LogMelSpectrogram(config)(audio)

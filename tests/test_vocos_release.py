@@ -12,7 +12,7 @@ import logging
 import pytest
 import torch
 import yaml
-from conftest import CONF, smoke
+from conftest import compose, smoke
 from test_infer import infer_cfg
 
 import audiogan
@@ -21,7 +21,6 @@ from audiogan.commands.train import build_task
 from audiogan.errors import ConfigError
 from audiogan.runs.imports import import_release
 from audiogan.runs.releases import find_layout, init_from_release, task_from_release
-from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.vocos_release import VocosRelease
 
 OFFICIAL = importlib.util.find_spec("vocos") is not None
@@ -93,6 +92,7 @@ def test_an_official_release_opens_with_identical_mel_features_and_audio(tmp_pat
 
 
 @needs_official
+@pytest.mark.slow  # an import, an export and the official Vocos: seconds
 def test_an_imported_release_written_back_loads_strictly_into_the_official_vocos(tmp_path):
     from vocos import Vocos
 
@@ -112,6 +112,7 @@ def test_an_imported_release_written_back_loads_strictly_into_the_official_vocos
         torch.testing.assert_close(back(audio[None])[0], expected, atol=0, rtol=0)
 
 
+@pytest.mark.slow
 def test_a_release_written_here_reads_back_with_the_same_sizes_and_weights(compose_cfg, tmp_path):
     task = build_task(compose_cfg(*smoke("vocos")))
     config_path, weights_path = VocosRelease().write(task, tmp_path / "release")
@@ -156,11 +157,12 @@ def test_the_release_config_sets_the_front_end_and_the_generator(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     torch.save({"backbone.embed.weight": torch.zeros(1)}, tmp_path / "pytorch_model.bin")
     release = VocosRelease().read(tmp_path)
-    cfg = compose_config(CONF, [f"model={release.family}", *release.overrides])
+    cfg = compose(f"model={release.family}", *release.overrides)
     assert (cfg.audio.center, cfg.model.task.generator.padding) == (False, "same")
     assert (cfg.model.task.generator.dim, cfg.model.task.generator.num_layers) == (32, 2)
 
 
+@pytest.mark.slow
 @needs_official
 def test_the_discriminators_equal_the_official_ones_with_the_same_weights():
     from vocos.discriminators import MultiPeriodDiscriminator as OfficialMPD

@@ -3,8 +3,9 @@
 the v2 22 kHz releases.
 
 Each as a user runs it on a waveform: the log-mel, then the generator (ours: the path of ``audiogan.load``
-and infer.py, ``inference_module``, weight norm baked in; the official: ``get_mel_spectrogram`` then
-``BigVGAN`` after its ``remove_weight_norm()``, as its README's inference). Full sizes from conf/model/.
+and infer.py, ``inference_module``, on the fast inference path; ``ours_plain``: the same with the plain
+generator, weight norm baked in, the module the fast path replaces; the official: ``get_mel_spectrogram``
+then ``BigVGAN`` after its ``remove_weight_norm()``, as its README's inference). Full sizes from conf/model/.
 Round-robin in one process, medians with min-max; the ratios are taken round by round (docs/measuring.md).
 The official rows need the reference extra (``pip install -e .[reference]``); without it the result says so
 and times ours alone.
@@ -22,6 +23,8 @@ from pathlib import Path
 import torch
 
 from audiogan.commands.train import build_task
+from audiogan.export import inference_copy
+from audiogan.inference.vocoder import MelResynthesis, MelVocoder
 from audiogan.runs.resolvers import compose_config
 from audiogan.tasks.bigvgan_release import official_config
 from audiogan.tasks.release import to_hook_weight_norm
@@ -58,7 +61,14 @@ def bench(
             ours = task.inference_module().to(dev)
             rate, hop = task.audio_config.sample_rate, task.audio_config.hop_length
             audio = 0.1 * torch.randn(round(seconds * rate / hop) * hop, device=dev)
-            variants = {"ours": lambda ours=ours, audio=audio: ours(audio)}
+            plain = MelResynthesis(
+                task.log_mel, MelVocoder(inference_copy(task.generator), task.audio_config)
+            )
+            plain = plain.to(dev)
+            variants = {
+                "ours": lambda ours=ours, audio=audio: ours(audio),
+                "ours_plain": lambda plain=plain, audio=audio: plain(audio),
+            }
             entry: dict = {}
             if has_official:
                 from bigvgan.meldataset import get_mel_spectrogram
@@ -76,6 +86,8 @@ def bench(
             entry["rtf"] = real_time_factors(runs, seconds)
             if has_official:
                 entry["ours_over_official"] = ratio_summary(runs, "ours", "official")
+                entry["ours_plain_over_official"] = ratio_summary(runs, "ours_plain", "official")
+            entry["ours_over_ours_plain"] = ratio_summary(runs, "ours", "ours_plain")
             result["releases"][release] = entry
     if not has_official:
         result["official"] = "skipped: the bigvgan package is not installed (pip install -e .[reference])"

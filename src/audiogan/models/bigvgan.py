@@ -107,12 +107,13 @@ class Snake(nn.Module):
         self.logscale = logscale
         self.alpha = nn.Parameter(torch.zeros(channels) if logscale else torch.ones(channels))
 
-    def _scale(self, parameter: torch.Tensor) -> torch.Tensor:
+    def scaled(self, parameter: torch.Tensor) -> torch.Tensor:
+        """A parameter [C] as the activation uses it, [1, C, 1]: the exp of the stored log under logscale."""
         parameter = parameter[None, :, None]
         return parameter.exp() if self.logscale else parameter
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        alpha = self._scale(self.alpha)
+        alpha = self.scaled(self.alpha)
         # the reciprocal of the small [1, C, 1] factor, then one product over x: cheaper than dividing x
         return x + torch.sin(x * alpha).pow(2) * (1.0 / (alpha + 1e-9))
 
@@ -125,7 +126,7 @@ class SnakeBeta(Snake):
         self.beta = nn.Parameter(torch.zeros(channels) if logscale else torch.ones(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + torch.sin(x * self._scale(self.alpha)).pow(2) * (1.0 / (self._scale(self.beta) + 1e-9))
+        return x + torch.sin(x * self.scaled(self.alpha)).pow(2) * (1.0 / (self.scaled(self.beta) + 1e-9))
 
 
 ACTIVATIONS = {"snake": Snake, "snakebeta": SnakeBeta}

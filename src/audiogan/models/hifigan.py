@@ -112,7 +112,7 @@ class HiFiGANGenerator(nn.Module):
         x = self.conv_pre(mel)
         for up, mrf in zip(self.ups, self.mrfs, strict=True):
             x = up(F.leaky_relu(x, self.slope))
-            x = torch.stack([branch(x) for branch in mrf]).mean(0)
+            x = sum(branch(x) for branch in mrf) / len(mrf)  # in the official order: bit-equal outputs
         return torch.tanh(self.conv_post(F.leaky_relu(x)))
 
 

@@ -28,6 +28,7 @@ from torch import nn
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.export import ExportSpec, inference_copy
+from audiogan.inference.fast_path import fast_inference_copy
 from audiogan.inference.vocoder import MelResynthesis, MelVocoder, VocoderModel
 from audiogan.metrics.vocoder import VocoderMetrics
 from audiogan.models.layers import joint_pass
@@ -151,9 +152,10 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
 
     # ----------------------------------------------------------------- what it offers the commands
     def inference_generator(self) -> nn.Module:
-        """A no-grad snapshot of the generator for inference: log-mel [B, n_mels, frames] -> [B, 1, samples]
-        (an eval-mode copy with weight norm baked in; a family may give a faster one)."""
-        return inference_copy(self.generator)
+        """A no-grad snapshot of the generator for inference: log-mel [B, n_mels, frames] -> [B, 1, samples],
+        on the fast inference path where it gives the same output (:mod:`audiogan.inference.fast_path`),
+        else the eval-mode copy with weight norm baked in."""
+        return fast_inference_copy(self.generator, self.audio_config.n_mels)
 
     def mel_vocoder(self, mel_config: AudioConfig | None = None) -> MelVocoder:
         return MelVocoder(self.inference_generator(), self.audio_config, mel_config)

@@ -1,7 +1,7 @@
 """HiFi-GAN inference speed: real-time factor of the V1 and V3 generators next to MelGAN's on the same audio.
 
-Each generator as the vocoder path runs it (``mel_vocoder``, ``vocode``, infer.py): HiFi-GAN's with weight
-norm baked in, MelGAN's as its fast inference copy; sizes from conf/model/. Round-robin in one process,
+Each generator as the vocoder path runs it (``mel_vocoder``, ``vocode``, infer.py): on the fast inference
+path (``audiogan.inference.fast_path``); sizes from conf/model/. Round-robin in one process,
 medians with min-max, load average recorded (docs/measuring.md).
 Run: python -m benchmarks.hifigan_inference
 """
@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 
-from audiogan.export import inference_copy
-from audiogan.models.fast_inference import FastMelGANGenerator
+from audiogan.inference.fast_path import fast_inference_copy
 from audiogan.runs.resolvers import compose_config
 from benchmarks.timing import bench_conditions, real_time_factors, round_robin
 
@@ -40,14 +39,16 @@ def bench(
     dev = torch.device(device)
     with bench_conditions(dev, threads, seed) as conditions:
         generators = {
-            "hifigan_v1": inference_copy(_generator("model=hifigan", "model.variant=v1")).to(dev),
-            "hifigan_v3": inference_copy(_generator("model=hifigan", "model.variant=v3")).to(dev),
-            "melgan": FastMelGANGenerator(_generator("model=melgan").to(dev)),
+            name: fast_inference_copy(_generator(*overrides).to(dev), 80)  # all three: 80 mels, hop 256
+            for name, overrides in [
+                ("hifigan_v1", ("model=hifigan", "model.variant=v1")),
+                ("hifigan_v3", ("model=hifigan", "model.variant=v3")),
+                ("melgan", ("model=melgan",)),
+            ]
         }
-        v1 = generators["hifigan_v1"]  # all three: 80 mels, hop 256
-        frames = math.ceil(seconds * sample_rate / v1.hop_length)
-        mel = torch.randn(1, v1.n_mels, frames, device=dev)
-        duration = frames * v1.hop_length / sample_rate
+        frames = math.ceil(seconds * sample_rate / 256)
+        mel = torch.randn(1, 80, frames, device=dev)
+        duration = frames * 256 / sample_rate
         with torch.inference_mode():
             runs = round_robin(
                 {name: (lambda g=g: g(mel)) for name, g in generators.items()}, dev, rounds, warmup

@@ -1,7 +1,8 @@
-"""MelGAN generator inference speed: the plain network against its fast inference copy, fp32 and bf16.
+"""MelGAN generator inference speed: the plain network against its copy on the fast inference path
+(``audiogan.inference.fast_path``, what MelGAN's inference uses), fp32 and bf16.
 
-``FastMelGANGenerator`` stays only while it pays at least 1.15x over the plain generator on the same machine
-(``speedup_vs_plain``, per-round ratios). Follows the house rules for timing on a small shared machine: all
+The fast path stays only while it pays over the plain generator on the same machine (``speedup_vs_plain``,
+per-round ratios). Follows the house rules for timing on a small shared machine: all
 variants in one process, run round-robin (A B C A B C ...), medians with min-max, load average recorded,
 glibc malloc tamed so big activations are not page-faulted back in on every forward.
 Run: python -m benchmarks.melgan_inference
@@ -15,7 +16,7 @@ import statistics
 
 import torch
 
-from audiogan.models.fast_inference import FastMelGANGenerator
+from audiogan.inference.fast_path import fast_inference_copy
 from audiogan.models.melgan import MelGANGenerator
 from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
 
@@ -37,8 +38,8 @@ def bench(
     dev = torch.device(device)
     with bench_conditions(dev, threads, seed) as conditions:
         generator = MelGANGenerator().eval().to(dev)
-        fast = FastMelGANGenerator(generator)
-        fast_bf16 = FastMelGANGenerator(generator).to(torch.bfloat16)
+        fast = fast_inference_copy(generator, generator.n_mels)
+        fast_bf16 = fast_inference_copy(generator, generator.n_mels).to(torch.bfloat16)
         frames = math.ceil(seconds * sample_rate / generator.hop_length)
         mel = torch.randn(batch_size, generator.n_mels, frames, device=dev)
         duration = frames * generator.hop_length / sample_rate

@@ -4,10 +4,8 @@ its generator objective on the vocoder base, and its fast inference copy."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from audiogan.losses.feature_matching import feature_matching_loss
-from audiogan.models.fast_inference import FastMelGANGenerator
 from audiogan.tasks.melgan_release import MelGANRelease
 from audiogan.tasks.vocoder import VocoderTask
 
@@ -44,7 +42,3 @@ class MelGANTask(VocoderTask):
                 logs["train/g_feature_matching"] = fm
         logs["train/g_loss"] = loss
         return loss, logs
-
-    def inference_generator(self) -> nn.Module:
-        """The generator's fast CPU copy (:class:`FastMelGANGenerator`): the same outputs, reorganised."""
-        return FastMelGANGenerator(self.generator)

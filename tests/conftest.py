@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -26,6 +27,14 @@ from audiogan.runs.resolvers import compose_config
 
 # Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
 torch.set_num_threads(1)
+# numba (librosa's pitch tracker, mel filters) caches what it compiles on disk: two pytest-xdist workers
+# writing one cache at once crashed a worker (segfault at a null address). One cache dir per worker.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    os.path.join(
+        tempfile.gettempdir(), f"audiogan-tests-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    ),
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

@@ -132,14 +132,15 @@ def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 2
     """The fast inference copy of ``generator`` (log-mel [B, n_mels, frames] -> [B, 1, samples]), or its
     plain inference copy, with one log line, where the fast one fails or differs by more than
     ``FAST_TOLERANCE`` on a random probe of ``probe_frames`` frames. ``generator`` itself is not changed."""
-    plain = inference_copy(generator)
+    copy = inference_copy(generator)
     probe = torch.randn(
         1, n_mels, probe_frames, generator=torch.Generator().manual_seed(0), dtype=torch.float32
-    ).to(next(plain.parameters()).device)
-    try:
-        fast = ChannelsLastGenerator(_swap_layers(inference_copy(generator)))
-        with torch.inference_mode():
-            expected, got = plain(probe), fast(probe)
+    ).to(next(copy.parameters()).device)
+    with torch.inference_mode():
+        expected = copy(probe)
+    try:  # the copy's layers are swapped in place: a generator the swap fails on gets a fresh plain copy
+        fast = ChannelsLastGenerator(_swap_layers(copy))
+        got = fast(probe)
         difference = (got - expected).abs().max().item() if got.shape == expected.shape else float("inf")
         reason = f"it differs from the plain generator by {difference:.1e} (> {FAST_TOLERANCE})"
     except (RuntimeError, ValueError, TypeError, NotImplementedError) as error:
@@ -149,4 +150,4 @@ def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 2
     log.info(
         "fast inference path not used for %s (%s): the plain generator runs", type(generator).__name__, reason
     )
-    return plain
+    return inference_copy(generator)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
-from audiogan.models.layers import leaky_conv_stack, wn_conv1d, wn_conv2d, wn_conv_transpose1d
+from audiogan.models.layers import branch_mean, leaky_conv_stack, wn_conv1d, wn_conv2d, wn_conv_transpose1d
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -252,11 +252,7 @@ class BigVGANGenerator(nn.Module):
         x = self.conv_pre(mel)
         for stage, (up,) in enumerate(self.ups):
             x = up(x)
-            first, *others = self.resblocks[stage * self.kernels : (stage + 1) * self.kernels]
-            total = first(x)
-            for block in others:
-                total = total + block(x)
-            x = total / self.kernels
+            x = branch_mean(x, self.resblocks[stage * self.kernels : (stage + 1) * self.kernels])
         x = self.conv_post(self.activation_post(x))
         return torch.tanh(x) if self.tanh_at_final else x.clamp(-1.0, 1.0)
 

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm as hook_spectral_norm
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from audiogan.models.layers import leaky_conv_stack, wn_conv1d, wn_conv_transpose1d
+from audiogan.models.layers import branch_mean, leaky_conv_stack, wn_conv1d, wn_conv_transpose1d
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -112,7 +112,7 @@ class HiFiGANGenerator(nn.Module):
         x = self.conv_pre(mel)
         for up, mrf in zip(self.ups, self.mrfs, strict=True):
             x = up(F.leaky_relu(x, self.slope))
-            x = sum(branch(x) for branch in mrf) / len(mrf)  # in the official order: bit-equal outputs
+            x = branch_mean(x, mrf)
         return torch.tanh(self.conv_post(F.leaky_relu(x)))
 
 

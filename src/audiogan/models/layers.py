@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -38,6 +40,16 @@ def remove_weight_norm(module: nn.Module) -> nn.Module:
             for name in list(sub.parametrizations):
                 parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
     return module
+
+
+def branch_mean(x: torch.Tensor, branches: Sequence[nn.Module]) -> torch.Tensor:
+    """The mean of ``branch(x)`` over ``branches``, summed in their order then divided (HiFi-GAN's MRF,
+    BigVGAN's AMP blocks): bit-equal to the official code's running sum, with no pass over a zero tensor."""
+    first, *others = branches
+    total = first(x)
+    for branch in others:
+        total = total + branch(x)
+    return total / len(branches)
 
 
 def leaky_conv_stack(

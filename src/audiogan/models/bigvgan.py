@@ -15,10 +15,16 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-import torchaudio
 from torch import nn
 
-from audiogan.models.layers import branch_mean, leaky_conv_stack, wn_conv1d, wn_conv2d, wn_conv_transpose1d
+from audiogan.models.layers import (
+    Resample,
+    branch_mean,
+    leaky_conv_stack,
+    wn_conv1d,
+    wn_conv2d,
+    wn_conv_transpose1d,
+)
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -368,7 +374,7 @@ class CQTDiscriminator(nn.Module):
         convs.append(wn_conv2d(widths[-2], widths[-1], (3, 3), padding=(1, 1)))
         self.convs = nn.ModuleList(convs)
         self.conv_post = wn_conv2d(widths[-1], 1, (3, 3), padding=(1, 1))
-        self.resample = torchaudio.transforms.Resample(sample_rate, 2 * sample_rate)
+        self.resample = Resample(sample_rate, 2 * sample_rate)
 
     def transform(self, audio: torch.Tensor) -> torch.Tensor:
         """Audio [B, 1, T] -> its CQT [B, 2 (real, imaginary), frames, bins], in float32."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-import torchaudio
 from torch import nn
 
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import LogMelSpectrogram
+from audiogan.models.layers import Resample
 from audiogan.models.melgan import ScaleDiscriminator
 
 
@@ -164,7 +164,7 @@ class DenoisingGenerator(nn.Module):
 class MultiRateWaveformDiscriminator(nn.Module):
     """One MelGAN scale discriminator per sample rate, each on the input resampled to its rate.
 
-    Resampling kernels are buffers of torchaudio ``Resample`` submodules, so they follow ``.to(device)``
+    Resampling kernels are buffers of ``Resample`` submodules (torchaudio's), so they follow ``.to(device)``
     (the process-wide cache of ``audiogan.audio.io.resample`` holds CPU kernels).
     With ``global_pool`` each logit map [B, 1, T'] is averaged over time to [B, 1] (the paper figure's
     global average pooling); the feature maps are returned unpooled for feature matching.
@@ -184,8 +184,7 @@ class MultiRateWaveformDiscriminator(nn.Module):
         self.rates = tuple(int(r) for r in rates)
         self.global_pool = global_pool
         self.resamplers = nn.ModuleList(
-            nn.Identity() if rate == sample_rate else torchaudio.transforms.Resample(sample_rate, rate)
-            for rate in self.rates
+            nn.Identity() if rate == sample_rate else Resample(sample_rate, rate) for rate in self.rates
         )
         self.discriminators = nn.ModuleList(
             ScaleDiscriminator(ndf, n_layers, downsampling_factor, leaky_relu_slope) for _ in self.rates

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
+import torchaudio
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
@@ -18,6 +21,22 @@ def wn_conv1d(*args, **kwargs) -> nn.Module:
 def wn_conv2d(*args, **kwargs) -> nn.Module:
     """Weight-normed Conv2d."""
     return weight_norm(nn.Conv2d(*args, **kwargs))
+
+
+class Resample(torchaudio.transforms.Resample):
+    """torchaudio's windowed-sinc ``Resample`` (its kernel buffer, its output) for waveforms [..., T], with
+    the output length ceil(T * new / orig) computed in Python: torchaudio computes it as a tensor, which
+    breaks a torch.compile graph in every discriminator that resamples."""
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if self.orig_freq == self.new_freq:
+            return waveform
+        orig, new = self.orig_freq // self.gcd, self.new_freq // self.gcd
+        *batch, length = waveform.shape
+        padded = F.pad(waveform.reshape(-1, 1, length), (self.width, self.width + orig))
+        phases = F.conv1d(padded, self.kernel, stride=orig)  # [N, new, T / orig]: one row per output phase
+        resampled = phases.transpose(1, 2).reshape(padded.shape[0], -1)[:, : math.ceil(length * new / orig)]
+        return resampled.reshape(*batch, -1)
 
 
 def wn_conv_transpose1d(*args, **kwargs) -> nn.Module:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-import torchaudio
 from torch import nn
 
 from audiogan.models.layers import wn_conv2d
@@ -194,6 +193,23 @@ def exportable(generator: VocosGenerator) -> VocosGenerator:
     return generator
 
 
+class ComplexSpectrogram(nn.Module):
+    """Waveform [B, T] -> complex STFT [B, n_fft / 2 + 1, frames] (periodic Hann window of ``n_fft``, centred
+    with reflection, no normalisation): torchaudio's ``Spectrogram(power=None)``, whose ``window`` buffer it
+    keeps, computed by ``torch.stft`` directly (torchaudio's argument checks break a torch.compile graph)."""
+
+    def __init__(self, n_fft: int, hop_length: int):
+        super().__init__()
+        self.n_fft, self.hop_length = n_fft, hop_length
+        self.register_buffer("window", torch.hann_window(n_fft))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stft(
+            x, self.n_fft, self.hop_length, window=self.window, center=True, pad_mode="reflect",
+            return_complex=True,
+        )  # fmt: skip
+
+
 class ResolutionDiscriminator(nn.Module):
     """One MRD branch: the complex STFT (window ``n_fft``, hop n_fft / 4, centred) of the waveform with its DC
     offset removed and its peak set to 0.8, as [B, 2 (re, im), frames, bins], split into frequency ``bands``
@@ -212,7 +228,7 @@ class ResolutionDiscriminator(nn.Module):
         leaky_relu_slope: float = 0.1,
     ):
         super().__init__()
-        self.spectrogram = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=n_fft // 4, power=None)
+        self.spectrogram = ComplexSpectrogram(n_fft, n_fft // 4)
         bins = n_fft // 2 + 1
         self.bands = [(int(low * bins), int(high * bins)) for low, high in bands]
         self.slope = leaky_relu_slope

@@ -1,4 +1,8 @@
-"""Shared fixtures: one embedded corpus per test session, config composition, CLI runs."""
+"""Shared fixtures: one embedded corpus per test session, config composition, CLI runs.
+
+Torch, Lightning and audiogan are imported where they are used, not here: under pytest-xdist the process
+that hands out the tests loads this file too, and importing Lightning alone takes seconds on 2 cores.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,19 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
-import lightning as L
 import pytest
-import torch
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from audiogan.runs.layouts import family_task_classes
-from audiogan.runs.resolvers import compose_config
+if TYPE_CHECKING:
+    import lightning as L
+    import torch
 
-# Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores.
-torch.set_num_threads(1)
-# numba (librosa's pitch tracker, mel filters) caches what it compiles on disk: two pytest-xdist workers
+# numba (used by librosa) caches what it compiles on disk: two pytest-xdist workers
 # writing one cache at once crashed a worker (segfault at a null address). One cache dir per worker.
 os.environ.setdefault(
     "NUMBA_CACHE_DIR",
@@ -64,6 +65,8 @@ def smoke(family: str) -> list[str]:
 def families() -> list[str]:
     """Every family on the config search path: conf/model/ and tests/toy_family/conf/model/ (a model config
     naming its task class; a release's config that builds on one, e.g. bigvgan_v2_24k, is not another)."""
+    from audiogan.runs.layouts import family_task_classes
+
     return sorted(family_task_classes([TOY_CONF]))
 
 
@@ -74,6 +77,14 @@ FIRST = ("test_fault_tolerance.py",)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in FIRST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread() -> None:
+    """Tests use tiny models: one thread is as fast and does not collapse when other jobs share the cores."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 # the families' smoke configs, as the family tests use them
@@ -96,6 +107,8 @@ def fitted_datamodule(cfg) -> L.LightningDataModule:
 
 def quiet_trainer(**options) -> L.Trainer:
     """A CPU Trainer with no logger, checkpoints, progress bar or summary unless ``options`` say so."""
+    import lightning as L
+
     defaults = dict(
         accelerator="cpu",
         max_epochs=-1,
@@ -110,6 +123,9 @@ def quiet_trainer(**options) -> L.Trainer:
 
 def on_meta(network: dict) -> torch.nn.Module:
     """``network`` (a Hydra node) built on the meta device: full-size shapes without memory or init time."""
+    import torch
+    from hydra.utils import instantiate
+
     with torch.device("meta"):
         return instantiate(network)
 
@@ -135,6 +151,8 @@ def data_dir(tmp_path_factory) -> Path:
 
 @functools.cache
 def _composed(overrides: tuple[str, ...], name: str) -> tuple[DictConfig, DictConfig]:
+    from audiogan.runs.resolvers import compose_config
+
     cfg = compose_config(CONF, list(overrides), name)
     return cfg, HydraConfig.instance().cfg
 
@@ -175,6 +193,7 @@ def trained_in_process(overrides: list[str], data_dir: Path, run_dir: Path) -> P
     """``run_dir`` after ``audiogan.commands.train.run`` (what train.py calls) with ``overrides``: a run for
     the other commands to read, without Hydra (train.py's Hydra app is tested with ``trained_run``)."""
     from audiogan.commands.train import run
+    from audiogan.runs.resolvers import compose_config
 
     cfg = compose_config(CONF, [f"paths.data_dir={data_dir}", f"paths.log_dir={run_dir.parent}", *overrides])
     with open_dict(cfg):

@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from audiogan.callbacks.preemption import Preempted, StopOnSignal
 from audiogan.runs.resume import resume_checkpoint, run_dir_name
 
-BUDGET, EVERY = 36, 3
+BUDGET, EVERY = 24, 3
 # one fixed command, relaunched after every kill as a requeued cluster job would be (the last launch, which
 # finishes the run, in this process: run_in_process); no sample audio or images at the validations
 COMMAND = [
@@ -48,39 +48,34 @@ def _saved(run_dirs: list[Path]) -> dict | None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_resume_keeps_the_counters(data_dir, tmp_path):
+def test_sigkill_at_a_random_point_then_resume_keeps_the_counters(data_dir, tmp_path):
     runs = tmp_path / "melgan" / "runs"
 
     def run_dirs() -> list[Path]:
         return sorted(runs.glob("*")) if runs.exists() else []
 
-    rng = random.Random(0)
-    saved_batches = 0
-    for _ in range(2):
-        process = subprocess.Popen(
-            [sys.executable, "train.py", *COMMAND],
-            cwd=ROOT,
-            env=cli_env(data_dir, tmp_path),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while (_saved(run_dirs()) or {}).get("batches", 0) <= saved_batches:  # a new checkpoint
-                assert process.poll() is None, "the run ended before it could be killed"
-                assert time.monotonic() < deadline, "no new checkpoint within 120 s"
-                time.sleep(0.05)
-            time.sleep(rng.uniform(0.0, 1.5))  # then somewhere in training, validation or a save
-        finally:
-            process.kill()
-            process.wait()
-        saved = _saved(run_dirs())
-        assert saved["batches"] % EVERY == 0 and saved["batches"] > saved_batches
-        # one D and one G update per batch, counted alike by the engine and by Lightning
-        assert saved["d_updates"] == saved["g_updates"] == saved["batches"]
-        assert saved["global_step"] == 2 * saved["batches"]
-        saved_batches = saved["batches"]
-    assert saved_batches < BUDGET
+    process = subprocess.Popen(
+        [sys.executable, "train.py", *COMMAND],
+        cwd=ROOT,
+        env=cli_env(data_dir, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _saved(run_dirs()) is None:  # the first checkpoint
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.05)
+        time.sleep(random.Random(0).uniform(0.0, 1.5))  # then somewhere in training, validation or a save
+    finally:
+        process.kill()
+        process.wait()
+    saved = _saved(run_dirs())
+    assert saved["batches"] % EVERY == 0 and 0 < saved["batches"] < BUDGET
+    # one D and one G update per batch, counted alike by the engine and by Lightning
+    assert saved["d_updates"] == saved["g_updates"] == saved["batches"]
+    assert saved["global_step"] == 2 * saved["batches"]
 
     result = run_in_process("train.py", *COMMAND, data_dir=data_dir, log_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]

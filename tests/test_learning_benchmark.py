@@ -52,6 +52,7 @@ def test_a_criterion_needs_exactly_one_rule(block):
         Criterion.from_config(block, "x.yaml")
 
 
+@pytest.mark.slow  # two compositions per family
 @pytest.mark.parametrize("family", [f for f in families() if (CONF / "model" / f"{f}.yaml").is_file()])
 def test_every_family_has_a_learning_benchmark_on_both_machines(family):
     for device in ("cpu", "cuda"):

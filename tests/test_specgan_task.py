@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY_SPECGAN, quiet_trainer, run_cli, trained_in_process
+from conftest import TINY_SPECGAN, quiet_trainer, run_in_process, trained_in_process
 from matplotlib.image import imread
 from torch.utils.data import DataLoader
 
@@ -108,7 +108,7 @@ def test_a_run_validated_with_the_digit_classifier_loads_again(specgan_run):
 def test_sampling_command_writes_wavs_and_grid(compose_cfg, data_dir, tmp_path):
     run(compose_cfg(*SPECGAN_4, "model.task.schedule.max_batches=5", "trainer.val_check_interval=5"))
     out = tmp_path / "samples"
-    result = run_cli(
+    result = run_in_process(
         "sample.py",
         f"ckpt_path={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
         "n=3",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import optuna
 import pytest
 from conftest import TINY_MELGAN, run_in_process
 from hydra.core.hydra_config import HydraConfig
@@ -71,6 +70,8 @@ def test_optuna_study_in_sqlite_keeps_every_trial(data_dir, tmp_path):
         f"hydra.sweeper.storage={storage}", *TINY_MELGAN, data_dir=data_dir, log_dir=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
+    import optuna  # here, not at collection: importing it takes a second
+
     study = optuna.load_study(study_name="melgan", storage=storage)  # read back from the file
     trials = study.get_trials(deepcopy=False)
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2

@@ -9,10 +9,10 @@ and its generator loss.
   baseline, on the family's own front-end and on the shared evaluation front-end (``evaluation_audio``,
   conf/evaluation/), so vocoders of different front-ends compare on one scale; samples with their roles;
 * every role a vocoder offers the commands: resynthesis (infer.py), a mel vocoder (``vocoder_ckpt=``),
-  export, and ``audiogan.load``'s :class:`VocoderModel`.
+  export, and ``audiogan.load``'s :class:`VocoderModel`, on the fast inference path and, for long inputs,
+  in chunks (``long_inputs``).
 
-A family adds its generator objective (``generator_loss``) and, where it has a faster inference copy of its
-generator, ``inference_generator``.
+A family adds its generator objective (``generator_loss``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.export import ExportSpec, inference_copy
 from audiogan.inference.fast_path import fast_inference_copy
+from audiogan.inference.long_inputs import ChunkedVocoder
 from audiogan.inference.vocoder import MelResynthesis, MelVocoder, VocoderModel
 from audiogan.metrics.vocoder import VocoderMetrics
 from audiogan.models.layers import joint_pass
@@ -52,20 +53,33 @@ class LossWeights:
     warmup_mel_l1: float = 1.0
 
 
+@dataclass(frozen=True)
+class LongInputs:
+    """How inference vocodes a long log-mel (``model.task.long_inputs``): ``chunk_seconds`` of audio at a
+    time, each chunk generated with ``context_frames`` more mel frames on both sides. With ``context_frames``
+    at least the generator's reach the audio equals one pass (:class:`ChunkedVocoder`)."""
+
+    chunk_seconds: float
+    context_frames: int
+
+
 class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
     """A log-mel -> waveform generator trained against a multi-branch waveform discriminator.
 
     ``evaluation_audio``: the shared evaluation front-end (None: scores on the family's own front-end only).
+    ``long_inputs``: :class:`LongInputs` (None: every input in one pass).
     """
 
     def __init__(
         self,
         loss_weights: Mapping[str, Any],
         evaluation_audio: Mapping[str, Any] | None = None,
+        long_inputs: Mapping[str, Any] | None = None,
         **engine: Any,
     ):
         super().__init__(**engine)
         self.weights = LossWeights(**to_dict(loss_weights))
+        self.long_inputs = LongInputs(**to_dict(long_inputs)) if long_inputs else None
         self.log_mel = LogMelSpectrogram(self.audio_config)
         own_loss_mel = self.audio_config.loss_mel is None
         self.loss_mel = (
@@ -154,8 +168,13 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
     def inference_generator(self) -> nn.Module:
         """A no-grad snapshot of the generator for inference: log-mel [B, n_mels, frames] -> [B, 1, samples],
         on the fast inference path where it gives the same output (:mod:`audiogan.inference.fast_path`),
-        else the eval-mode copy with weight norm baked in."""
-        return fast_inference_copy(self.generator, self.audio_config.n_mels)
+        else the eval-mode copy with weight norm baked in; long inputs in chunks (``long_inputs``)."""
+        generator = fast_inference_copy(self.generator, self.audio_config.n_mels)
+        if self.long_inputs is None:
+            return generator
+        audio = self.audio_config
+        chunk_frames = max(1, round(self.long_inputs.chunk_seconds * audio.sample_rate / audio.hop_length))
+        return ChunkedVocoder(generator, audio.hop_length, chunk_frames, self.long_inputs.context_frames)
 
     def mel_vocoder(self, mel_config: AudioConfig | None = None) -> MelVocoder:
         return MelVocoder(self.inference_generator(), self.audio_config, mel_config)

@@ -22,9 +22,10 @@ train:
 	$(PY) train.py
 
 # glibc malloc settings keep big activations from being page-faulted back on every forward
-# (why, and how the benchmarks measure: docs/measuring.md)
+# (why, and how the benchmarks measure: docs/measuring.md). The rows against the official HiFi-GAN and
+# MelGAN need their checkouts: make bench REFERENCE="reference.hifigan=<clone> reference.melgan=<clone>"
 bench:
-	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.run
+	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 $(PY) -m benchmarks.run $(REFERENCE)
 
 # does every family learn? Each trains on its embedded corpus for a fixed budget (about 10 minutes or less per
 # family on 2 CPU cores, reduced sizes named in the output; full size on a GPU) and is checked: PASS / FAIL,

@@ -1,6 +1,7 @@
 """BigVGAN inference speed, side by side in one process: our BigVGAN against the official package's
-(``bigvgan`` 2.4.1, its PyTorch activation; the same weights, the same 4 s of audio), for the v1 base and
-the v2 22 kHz releases.
+(``bigvgan`` 2.4.1, its PyTorch activation; the same weights, the same 4 s of audio), for the v2 22 kHz
+release, waveform in (the v1 base, log-mel in, at 1 and 2 threads on 4 s and 30 s: benchmarks/
+vocoder_vs_official.py).
 
 Each as a user runs it on a waveform: the log-mel, then the generator (ours: the path of ``audiogan.load``
 and infer.py, ``inference_module``, on the fast inference path; ``ours_plain``: the same with the plain
@@ -31,7 +32,7 @@ from audiogan.tasks.release import to_hook_weight_norm
 from benchmarks.timing import bench_conditions, ratio_summary, real_time_factors, round_robin
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-RELEASES = ("bigvgan_base_22k", "bigvgan")
+RELEASES = ("bigvgan",)
 
 
 def _official(task) -> tuple[torch.nn.Module, dict]:

@@ -1,8 +1,11 @@
 """``make bench``: every benchmark on the CPU (2 threads) and on a GPU when one is present.
 
-For every family of conf/model/: its training speed (benchmarks/training.py, each stage of a curriculum
-apart), plus the family's own benchmarks, the modules ``benchmarks/<family>_*.py`` (each a ``bench(device)``
-returning a dict). bf16 and torch.compile are timed against fp32 for every family on a GPU; on 2 CPU cores,
+The vocoders against their official code (benchmarks/vocoder_vs_official.py: give the official checkouts
+as ``reference.hifigan=<path> reference.melgan=<path>``, ``make bench REFERENCE="..."``; without them those
+rows say they were skipped) and on long inputs (benchmarks/vocoder_long_inputs.py). For every family of
+conf/model/: its training speed (benchmarks/training.py, each stage of a curriculum apart), plus the
+family's own benchmarks, the modules ``benchmarks/<family>_*.py`` (each a ``bench(device)`` returning a
+dict). bf16 and torch.compile are timed against fp32 for every family on a GPU; on 2 CPU cores,
 where a full-size step of the bigger families takes seconds to minutes, for the default family only. Then
 how long the listening report of 3 runs x 8 clips takes to write (benchmarks/report_speed.py).
 Writes one JSON file per invocation to benchmarks/results/<date>_<time>_<host>_<cpu[+cuda]>.json (each run
@@ -14,13 +17,15 @@ from __future__ import annotations
 import importlib
 import json
 import socket
+import sys
 import time
 from pathlib import Path
 
 import torch
+from omegaconf import OmegaConf
 
 from audiogan.utils.files import atomic_write
-from benchmarks import report_speed
+from benchmarks import report_speed, vocoder_long_inputs, vocoder_vs_official
 from benchmarks.timing import device_name
 from benchmarks.training import bench_training, default_family, families, stages_of
 
@@ -40,7 +45,8 @@ def family_benchmarks(family: str) -> list:
     return [importlib.import_module(f"benchmarks.{name}").bench for name in modules]
 
 
-def main() -> dict:
+def main(argv: list[str]) -> dict:
+    references = OmegaConf.to_container(OmegaConf.from_dotlist(argv)).get("reference") or {}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     results = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -49,6 +55,8 @@ def main() -> dict:
         "runs": [],
     }
     for device in devices:
+        results["runs"].append(vocoder_vs_official.bench(device, references))
+        results["runs"].append(vocoder_long_inputs.bench(device))
         for family in families():
             results["runs"] += [bench(device) for bench in family_benchmarks(family)]
             for stage in stages_of(family):
@@ -66,4 +74,4 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -47,6 +47,24 @@ def _saved(run_dirs: list[Path]) -> dict | None:
     return {**checkpoint["gan_engine"]["counters"], "global_step": checkpoint["global_step"]}
 
 
+def _launched_until_first_checkpoint(
+    command: list[str], data_dir: Path, log_dir: Path, **streams
+) -> subprocess.Popen:
+    """``train.py command`` in a process of its own, returned once its run has written a last.ckpt."""
+    runs = log_dir / "melgan" / "runs"
+    process = subprocess.Popen(
+        [sys.executable, "train.py", *command], cwd=ROOT, env=cli_env(data_dir, log_dir), **streams
+    )
+    deadline = time.monotonic() + 120
+    while not list(runs.glob("*/checkpoints/last.ckpt")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.stdout.read()[-3000:] if process.stdout else ""
+            pytest.fail(f"no checkpoint within 120 s, or the run ended before one: {output}")
+        time.sleep(0.05)
+    return process
+
+
 @pytest.mark.slow
 def test_sigkill_at_a_random_point_then_resume_keeps_the_counters(data_dir, tmp_path):
     runs = tmp_path / "melgan" / "runs"
@@ -54,20 +72,11 @@ def test_sigkill_at_a_random_point_then_resume_keeps_the_counters(data_dir, tmp_
     def run_dirs() -> list[Path]:
         return sorted(runs.glob("*")) if runs.exists() else []
 
-    process = subprocess.Popen(
-        [sys.executable, "train.py", *COMMAND],
-        cwd=ROOT,
-        env=cli_env(data_dir, tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = _launched_until_first_checkpoint(
+        COMMAND, data_dir, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 120
-        while _saved(run_dirs()) is None:  # the first checkpoint
-            assert process.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.05)
-        time.sleep(random.Random(0).uniform(0.0, 1.5))  # then somewhere in training, validation or a save
+        time.sleep(random.Random(0).uniform(0.0, 1.5))  # into training, validation or a save
     finally:
         process.kill()
         process.wait()
@@ -100,20 +109,10 @@ def _stop_with_sigterm(command: list[str], data_dir: Path, log_dir: Path) -> tup
     """Start ``train.py command`` and SIGTERM the launched process alone once its first checkpoint is written:
     (exit status, output, run dir, how many processes it had started, e.g. DDP ranks, all ended by then)."""
     runs = log_dir / "melgan" / "runs"
-    process = subprocess.Popen(
-        [sys.executable, "train.py", *command],
-        cwd=ROOT,
-        env=cli_env(data_dir, log_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = _launched_until_first_checkpoint(
+        command, data_dir, log_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        deadline = time.monotonic() + 120
-        while not list(runs.glob("*/checkpoints/last.ckpt")):
-            assert process.poll() is None, process.stdout.read()[-3000:]
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.05)
         children = [
             int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         ]

@@ -35,7 +35,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 RELEASES = ("bigvgan",)
 
 
-def _official(task) -> tuple[torch.nn.Module, dict]:
+def official_bigvgan(task) -> tuple[torch.nn.Module, dict]:
     """The official BigVGAN built from the task's sizes, holding its generator's weights, weight norm removed;
     and the hyperparameters its mel function takes."""
     from bigvgan.bigvgan import BigVGAN
@@ -74,7 +74,7 @@ def bench(
             if has_official:
                 from bigvgan.meldataset import get_mel_spectrogram
 
-                official, h = _official(task)
+                official, h = official_bigvgan(task)
                 official = official.to(dev)
                 variants["official"] = lambda official=official, h=h, audio=audio: official(
                     get_mel_spectrogram(audio[None], h)

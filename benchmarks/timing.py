@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
 import resource
@@ -23,19 +24,24 @@ from audiogan.utils.threads import torch_threads
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
 
 
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library (glibc's allocator controls: mallopt, malloc_trim)."""
+    return ctypes.CDLL(ctypes.util.find_library("c"))
+
+
 def tame_malloc() -> dict:
     """Apply the MALLOC_* settings at runtime with mallopt (glibc) when the environment did not set them."""
     state = {name: os.environ.get(name) for name in MALLOC_ENV}
     if all(state.values()) or platform.system() != "Linux":
         return {"env": state, "mallopt_applied": False}
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
     m_trim_threshold, m_mmap_threshold = -1, -3
     values = {
         "mmap_threshold": int(MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"]),
         "trim_threshold": 2**31 - 1,
     }  # C int
-    ok = libc.mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
-    ok &= libc.mallopt(m_trim_threshold, values["trim_threshold"]) == 1
+    ok = libc().mallopt(m_mmap_threshold, values["mmap_threshold"]) == 1
+    ok &= libc().mallopt(m_trim_threshold, values["trim_threshold"]) == 1
     return {"env": state, "mallopt_applied": bool(ok), "values": values}
 
 

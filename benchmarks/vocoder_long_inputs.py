@@ -13,8 +13,6 @@ Run: python -m benchmarks.vocoder_long_inputs
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import math
 import re
@@ -25,7 +23,7 @@ import torch
 
 from audiogan.commands.train import build_task
 from audiogan.runs.resolvers import compose_config
-from benchmarks.timing import bench_conditions
+from benchmarks.timing import bench_conditions, libc
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 VOCODERS = {
@@ -45,7 +43,7 @@ def _memory_mib(field: str) -> float:
 
 def measured(run, mel: torch.Tensor) -> dict:
     """Seconds and resident memory (MiB: before the call, at its peak during it) of ``run(mel)``."""
-    ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    libc().malloc_trim(0)
     before = _memory_mib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from the current size
     start = time.perf_counter()

@@ -33,10 +33,10 @@ from omegaconf import OmegaConf
 import audiogan
 from audiogan.commands.train import build_task
 from audiogan.runs.resolvers import compose_config
-from benchmarks.bigvgan_inference import _official as official_bigvgan
+from benchmarks.bigvgan_inference import official_bigvgan
 from benchmarks.equivalence import official_code
 from benchmarks.timing import bench_conditions, ratio_summary, real_time_factors, round_robin
-from benchmarks.vocos_inference import _official_vocos
+from benchmarks.vocos_inference import official_vocos
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # (threads, seconds of audio, timed rounds); the 4 s settings are warmed up once and time the module too
@@ -81,7 +81,7 @@ def melgan(checkout: Path) -> Iterator[Pair]:
 @contextlib.contextmanager
 def vocos() -> Iterator[Pair]:
     task = build_task(compose_config(CONF, ["model=vocos"])).eval()
-    official = _official_vocos(task)
+    official = official_vocos(task)
     yield task.python_api(), _Decode(official)
 
 

@@ -30,7 +30,7 @@ def _resynthesis(*overrides: str):
     return task.inference_module(), task
 
 
-def _official_vocos(task) -> torch.nn.Module:
+def official_vocos(task) -> torch.nn.Module:
     """The official Vocos of the release's classes, holding our generator's weights."""
     from vocos import Vocos
     from vocos.feature_extractors import MelSpectrogramFeatures
@@ -69,7 +69,7 @@ def bench(
         }
         result: dict = {"benchmark": "vocos_inference"}
         if has_official:
-            official = _official_vocos(task).to(dev)
+            official = official_vocos(task).to(dev)
             variants["vocos_official"] = lambda: official(audio["vocos"][None])
             with torch.inference_mode():
                 ours, theirs = vocos(audio["vocos"]), official(audio["vocos"][None])[0]

@@ -70,6 +70,14 @@ def families() -> list[str]:
     return sorted(family_task_classes([TOY_CONF]))
 
 
+def vocoder_families() -> list[str]:
+    """The families on the config search path whose task is a vocoder (on the vocoder base)."""
+    from audiogan.runs.layouts import family_task_classes
+    from audiogan.tasks.vocoder import VocoderTask
+
+    return sorted(f for f, task in family_task_classes([TOY_CONF]).items() if issubclass(task, VocoderTask))
+
+
 # modules whose tests start several processes each (a minute or so per test): collected first, so that the
 # workers of `make test` (pytest-xdist) do not end the session with one of them running alone
 FIRST = ("test_fault_tolerance.py",)

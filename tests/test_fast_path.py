@@ -8,7 +8,7 @@ import logging
 
 import pytest
 import torch
-from conftest import TOY_CONF, compose, smoke
+from conftest import compose, smoke, vocoder_families
 from torch import nn
 
 from audiogan.commands.train import build_task
@@ -21,10 +21,8 @@ from audiogan.inference.fast_path import (
     channels_last_2d,
     fast_inference_copy,
 )
-from audiogan.runs.layouts import family_task_classes
-from audiogan.tasks.roles import MelVocoding
 
-VOCODERS = sorted(f for f, task in family_task_classes([TOY_CONF]).items() if issubclass(task, MelVocoding))
+VOCODERS = vocoder_families()
 # the families whose generators run on the fast path (make bench: 0.5-0.7x the plain generator's time on
 # 2 CPU threads); Vocos' ConvNeXt blocks normalise over channels-last [B, T, C] and keep the plain copy
 FAST = {"melgan", "hifigan", "bigvgan", "toy_vocoder"}

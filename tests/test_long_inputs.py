@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TOY_CONF, compose, smoke
+from conftest import compose, smoke, vocoder_families
 from hydra.utils import instantiate
 from torch import nn
 
 from audiogan.commands.train import build_task
 from audiogan.inference.long_inputs import ChunkedVocoder
-from audiogan.runs.layouts import family_task_classes
-from audiogan.tasks.vocoder import VocoderTask
 
 HOP = 4
 
@@ -52,11 +50,8 @@ def test_chunk_and_context_sizes_are_checked():
         ChunkedVocoder(toy_generator(), HOP, chunk_frames=0, context_frames=2)
 
 
-VOCODERS = sorted(f for f, task in family_task_classes([TOY_CONF]).items() if issubclass(task, VocoderTask))
-
-
 @pytest.mark.slow  # a task per family
-@pytest.mark.parametrize("family", VOCODERS)
+@pytest.mark.parametrize("family", vocoder_families())
 def test_a_familys_inference_generator_vocodes_long_inputs_in_chunks_equal_to_one_pass(compose_cfg, family):
     cfg = compose_cfg(*smoke(family))
     cfg.model.task.long_inputs.chunk_seconds = 5 * cfg.audio.hop_length / cfg.audio.sample_rate

@@ -55,6 +55,14 @@ def process_in_chunks(
     return audio.clone() if out is None else out.reshape(audio.shape)
 
 
+def chunk_windows(total: int, chunk: int, context: int) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end, left, right) of each consecutive chunk of [0, total): the chunk's own span [start, end)
+    and the window [left, right) reaching ``context`` further on both sides, cut at the edges."""
+    for start in range(0, total, chunk):
+        end = min(start + chunk, total)
+        yield start, end, max(0, start - context), min(total, end + context)
+
+
 class _Chunk(NamedTuple):
     channel: int
     start: int  # the chunk's own samples, kept
@@ -69,9 +77,8 @@ def _groups(shape: torch.Size, chunk_samples: int, context: int, batch_size: int
     n_channels, total = shape
     group: list[_Chunk] = []
     for channel in range(n_channels):
-        for start in range(0, total, chunk_samples):
-            end = min(start + chunk_samples, total)
-            job = _Chunk(channel, start, end, max(0, start - context), min(total, end + context))
+        for window in chunk_windows(total, chunk_samples, context):
+            job = _Chunk(channel, *window)
             if group and (len(group) == batch_size or job.right - job.left != group[0].right - group[0].left):
                 yield group
                 group = []

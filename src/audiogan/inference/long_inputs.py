@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from audiogan.audio.overlap_add import chunk_windows
+
 
 class ChunkedVocoder(nn.Module):
     """Log-mel [B, n_mels, frames] -> waveform [B, 1, samples] through ``generator``, ``chunk_frames`` frames
@@ -37,9 +39,7 @@ class ChunkedVocoder(nn.Module):
         if frames <= self.chunk_frames + 2 * context:
             return self.generator(mel)
         pieces = []
-        for start in range(0, frames, self.chunk_frames):
-            end = min(start + self.chunk_frames, frames)
-            left, right = max(0, start - context), min(frames, end + context)
+        for start, end, left, right in chunk_windows(frames, self.chunk_frames, context):
             audio = self.generator(mel[..., left:right])
             offset = (start - left) * self.hop_length
             pieces.append(audio[..., offset : offset + (end - start) * self.hop_length])

@@ -50,7 +50,7 @@ def official_bigvgan(task) -> tuple[torch.nn.Module, dict]:
 
 
 def bench(
-    device: str = "cpu", seconds: float = 4.0, rounds: int = 5, warmup: int = 1, threads: int = 2
+    device: str = "cpu", seconds: float = 4.0, rounds: int = 3, warmup: int = 1, threads: int = 2
 ) -> dict:
     """RTF (synthesis time / duration) of our BigVGAN and the official one per release (batch 1)."""
     dev = torch.device(device)

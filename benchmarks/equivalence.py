@@ -142,63 +142,83 @@ def update_fraction(before: dict, official: dict, ours: dict) -> dict[str, dict[
 
 
 # ----------------------------------------------------------------- HiFi-GAN
+class OfficialHiFiGAN:
+    """The official train.py's networks (random weights), optimizers and training step for config ``h``,
+    built from the checkout's ``models`` and ``meldataset`` modules (imported by :func:`official_code`)."""
+
+    def __init__(self, models, meldataset, h):
+        self.models, self.meldataset, self.h = models, meldataset, h
+        self.generator = models.Generator(h)
+        self.mpd, self.msd = models.MultiPeriodDiscriminator(), models.MultiScaleDiscriminator()
+        betas = [h.adam_b1, h.adam_b2]
+        self.optim_g = torch.optim.AdamW(self.generator.parameters(), h.learning_rate, betas=betas)
+        self.optim_d = torch.optim.AdamW(
+            itertools.chain(self.msd.parameters(), self.mpd.parameters()), h.learning_rate, betas=betas
+        )
+        self.start_schedulers(last_epoch=-1)
+
+    def start_schedulers(self, last_epoch: int) -> None:
+        """ExponentialLR on both optimizers as train.py makes them (``last_epoch`` -1 at the start, the epoch
+        on a resume; at -1 they set the optimizers' initial_lr)."""
+        for optimizer in (self.optim_g, self.optim_d):
+            torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.h.lr_decay, last_epoch=last_epoch)
+
+    def mel(self, y: torch.Tensor, fmax) -> torch.Tensor:
+        h = self.h
+        return self.meldataset.mel_spectrogram(
+            y, h.n_fft, h.num_mels, h.sampling_rate, h.hop_size, h.win_size, h.fmin, fmax
+        )
+
+    def step(self, y: torch.Tensor) -> dict[str, float]:
+        """One step of the official train.py loop on audio [B, samples] (D, then G), its loss terms."""
+        h, models = self.h, self.models
+        x, y_mel = self.mel(y, h.fmax), self.mel(y, h.fmax_for_loss)
+        y = y.unsqueeze(1)
+        y_g_hat = self.generator(x)
+        y_g_hat_mel = self.mel(y_g_hat.squeeze(1), h.fmax_for_loss)
+        self.optim_d.zero_grad()
+        r, g, _, _ = self.mpd(y, y_g_hat.detach())
+        loss_f = models.discriminator_loss(r, g)[0]
+        r, g, _, _ = self.msd(y, y_g_hat.detach())
+        loss_s = models.discriminator_loss(r, g)[0]
+        (loss_s + loss_f).backward()
+        self.optim_d.step()
+        self.optim_g.zero_grad()
+        loss_mel = F.l1_loss(y_mel, y_g_hat_mel)
+        _, g_f, fr_f, fg_f = self.mpd(y, y_g_hat)
+        _, g_s, fr_s, fg_s = self.msd(y, y_g_hat)
+        loss_fm = models.feature_loss(fr_f, fg_f) + models.feature_loss(fr_s, fg_s)
+        loss_adv = models.generator_loss(g_f)[0] + models.generator_loss(g_s)[0]
+        loss_g = loss_adv + loss_fm + 45 * loss_mel
+        loss_g.backward()
+        self.optim_g.step()
+        terms = {"d_loss": loss_s + loss_f, "g_mel_l1": loss_mel, "g_adv": loss_adv, "g_fm": loss_fm}
+        return {**{k: float(v) for k, v in terms.items()}, "g_loss": float(loss_g)}
+
+    def save(self, folder: Path, steps: int) -> Path:
+        """The official files after step ``steps`` (``g_``, ``do_``, config.json); returns the ``g_`` file."""
+        torch.save({"generator": self.generator.state_dict()}, folder / f"g_{steps:08d}")
+        held = {"mpd": self.mpd, "msd": self.msd, "optim_g": self.optim_g, "optim_d": self.optim_d}
+        state = {name: module.state_dict() for name, module in held.items()}
+        torch.save({**state, "steps": steps, "epoch": 0}, folder / f"do_{steps:08d}")
+        (folder / "config.json").write_text(json.dumps(self.h))
+        return folder / f"g_{steps:08d}"
+
+
 def hifigan_variant(checkout: Path, config_name: str, folder: Path) -> dict[str, Any]:
     with official_code(checkout, ["env", "models", "meldataset"]) as (env, models, meldataset):
         h = env.AttrDict(json.loads((checkout / config_name).read_text()))
         torch.manual_seed(0)
-        generator, mpd, msd = (
-            models.Generator(h),
-            models.MultiPeriodDiscriminator(),
-            models.MultiScaleDiscriminator(),
-        )
-        optim_g = torch.optim.AdamW(generator.parameters(), h.learning_rate, betas=[h.adam_b1, h.adam_b2])
-        optim_d = torch.optim.AdamW(
-            itertools.chain(msd.parameters(), mpd.parameters()), h.learning_rate, betas=[h.adam_b1, h.adam_b2]
-        )
-        for optimizer in (optim_g, optim_d):  # as train.py builds them (they set the optimizers' initial_lr)
-            torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=h.lr_decay, last_epoch=-1)
-
-        def mel(y, fmax):
-            return meldataset.mel_spectrogram(
-                y, h.n_fft, h.num_mels, h.sampling_rate, h.hop_size, h.win_size, h.fmin, fmax
-            )
-
-        def official_step(y) -> dict[str, float]:
-            """One step of the official train.py loop, its loss terms."""
-            x, y_mel = mel(y, h.fmax), mel(y, h.fmax_for_loss)
-            y = y.unsqueeze(1)
-            y_g_hat = generator(x)
-            y_g_hat_mel = mel(y_g_hat.squeeze(1), h.fmax_for_loss)
-            optim_d.zero_grad()
-            r, g, _, _ = mpd(y, y_g_hat.detach())
-            loss_f = models.discriminator_loss(r, g)[0]
-            r, g, _, _ = msd(y, y_g_hat.detach())
-            loss_s = models.discriminator_loss(r, g)[0]
-            (loss_s + loss_f).backward()
-            optim_d.step()
-            optim_g.zero_grad()
-            loss_mel = F.l1_loss(y_mel, y_g_hat_mel)
-            _, g_f, fr_f, fg_f = mpd(y, y_g_hat)
-            _, g_s, fr_s, fg_s = msd(y, y_g_hat)
-            loss_fm = models.feature_loss(fr_f, fg_f) + models.feature_loss(fr_s, fg_s)
-            loss_adv = models.generator_loss(g_f)[0] + models.generator_loss(g_s)[0]
-            loss_g = loss_adv + loss_fm + 45 * loss_mel
-            loss_g.backward()
-            optim_g.step()
-            terms = {"d_loss": loss_s + loss_f, "g_mel_l1": loss_mel, "g_adv": loss_adv, "g_fm": loss_fm}
-            return {**{k: float(v) for k, v in terms.items()}, "g_loss": float(loss_g)}
+        official = OfficialHiFiGAN(models, meldataset, h)
+        generator, mpd, msd = official.generator, official.mpd, official.msd
+        mel, official_step = official.mel, official.step
 
         torch.manual_seed(1)
         first, second = (torch.rand(BATCH, SEGMENT) * 1.6 - 0.8 for _ in range(2))
 
         def save_run(steps: int) -> Path:
             """The official files after step ``steps``, imported; returns the audiogan checkpoint."""
-            torch.save({"generator": generator.state_dict()}, folder / f"g_{steps:08d}")
-            held = {"mpd": mpd, "msd": msd, "optim_g": optim_g, "optim_d": optim_d}
-            state = {name: module.state_dict() for name, module in held.items()}
-            torch.save({**state, "steps": steps, "epoch": 0}, folder / f"do_{steps:08d}")
-            (folder / "config.json").write_text(json.dumps(h))
-            return import_release(folder / f"g_{steps:08d}", folder / f"imported_{steps}.ckpt")
+            return import_release(official.save(folder, steps), folder / f"imported_{steps}.ckpt")
 
         official_step(first)  # the optimizers now hold moments
         out = save_run(0)
@@ -222,8 +242,7 @@ def hifigan_variant(checkout: Path, config_name: str, folder: Path) -> dict[str,
             for a, b in zip(branch_ours, branch_official, strict=True)
         )
         before = {k: v.clone() for k, v in task.state_dict().items()}
-        for optimizer in (optim_g, optim_d):  # train.py's resume: ExponentialLR(last_epoch=epoch)
-            torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=h.lr_decay, last_epoch=0)
+        official.start_schedulers(last_epoch=0)  # train.py's resume
         official_losses = official_step(second)
         ours_losses = our_step(task, our_optimizers(task, checkpoint), second)
         after_official = torch.load(save_run(1), weights_only=True)

@@ -14,13 +14,13 @@ import torch
 
 from audiogan.models.hifigan_denoise import DenoisingGenerator
 from audiogan.tasks.hifigan_denoise import Denoiser
-from benchmarks.timing import bench_conditions, real_time_factors, round_robin
+from benchmarks.timing import bench_conditions, bf16_skipped, real_time_factors, round_robin
 
 
 def bench(
     device: str = "cpu",
     seconds: float = 10.0,
-    rounds: int = 3,
+    rounds: int = 2,
     warmup: int = 1,
     threads: int = 2,
     sample_rate: int = 16000,
@@ -37,7 +37,10 @@ def bench(
             with torch.autocast(dev.type, dtype=torch.bfloat16):
                 return denoiser(noisy)
 
-        variants = {"fp32": lambda: denoiser(noisy), "bf16_autocast": bf16}
+        variants = {"fp32": lambda: denoiser(noisy)}
+        bf16_skip = bf16_skipped(dev)
+        if bf16_skip is None:
+            variants["bf16_autocast"] = bf16
         runs = round_robin(variants, dev, rounds, warmup)
     return {
         "benchmark": "denoiser_inference",
@@ -46,6 +49,7 @@ def bench(
         "chunk_seconds": chunk_seconds,
         "context_samples": denoiser.context,
         "rounds": rounds,
+        **({"bf16": bf16_skip} if bf16_skip else {}),
         **conditions,
     }
 

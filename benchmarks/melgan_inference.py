@@ -1,5 +1,6 @@
 """MelGAN generator inference speed: the plain network against its copy on the fast inference path
-(``audiogan.inference.fast_path``, what MelGAN's inference uses), fp32 and bf16.
+(``audiogan.inference.fast_path``, what MelGAN's inference uses), fp32, and bf16 where the device runs it
+natively.
 
 The fast path stays only while it pays over the plain generator on the same machine (``speedup_vs_plain``,
 per-round ratios). Follows the house rules for timing on a small shared machine: all
@@ -18,7 +19,7 @@ import torch
 
 from audiogan.inference.fast_path import fast_inference_copy
 from audiogan.models.melgan import MelGANGenerator
-from benchmarks.timing import bench_conditions, real_time_factors, round_robin, summary
+from benchmarks.timing import bench_conditions, bf16_skipped, real_time_factors, round_robin, summary
 
 # each fast variant against the plain network at the same precision
 PAIRS = {"fast_fp32": "plain_fp32", "fast_bf16": "plain_bf16_autocast"}
@@ -48,12 +49,10 @@ def bench(
             with torch.autocast(dev.type, dtype=torch.bfloat16):
                 return generator(mel)
 
-        variants = {
-            "plain_fp32": lambda: generator(mel),
-            "fast_fp32": lambda: fast(mel),
-            "plain_bf16_autocast": plain_bf16_autocast,
-            "fast_bf16": lambda: fast_bf16(mel),
-        }
+        variants = {"plain_fp32": lambda: generator(mel), "fast_fp32": lambda: fast(mel)}
+        bf16 = bf16_skipped(dev)
+        if bf16 is None:
+            variants.update({"plain_bf16_autocast": plain_bf16_autocast, "fast_bf16": lambda: fast_bf16(mel)})
         with torch.inference_mode():
             reference = generator(mel)
             max_abs_diff = {
@@ -66,12 +65,14 @@ def bench(
     speedup = {
         fast_name: summary([p / f for p, f in zip(times[plain], times[fast_name], strict=True)])
         for fast_name, plain in PAIRS.items()
+        if fast_name in times
     }
     return {
         "benchmark": "melgan_inference",
         "rtf": real_time_factors(runs, duration),
         "speedup_vs_plain": speedup,
         "max_abs_diff_vs_plain_fp32": max_abs_diff,
+        **({"bf16": bf16} if bf16 else {}),
         "page_faults_per_run_median": {
             name: statistics.median(faults for _, faults in run) for name, run in runs.items()
         },

@@ -45,6 +45,18 @@ def tame_malloc() -> dict:
     return {"env": state, "mallopt_applied": bool(ok), "values": values}
 
 
+def bf16_skipped(device: torch.device) -> str | None:
+    """Why bf16 is not timed on ``device`` (None where it runs natively): a CPU without AVX-512 (torch's CPU
+    capability AVX2 or lower) runs bf16 convolutions through a slow fallback, many times slower than fp32
+    (the denoiser's bf16 variant took minutes per call on a 2-core AVX2 EPYC), which measures nothing."""
+    if device.type == "cuda":
+        return None if torch.cuda.is_bf16_supported() else "skipped: this GPU has no bf16"
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability.startswith("AVX512"):
+        return None
+    return f"skipped: this CPU has no native bf16 (torch's CPU capability: {capability})"
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -85,17 +97,26 @@ def real_time_factors(runs: dict[str, list[tuple[float, int]]], audio_seconds: f
 
 
 def round_robin(
-    variants: dict[str, Callable[[], object]], device: torch.device, rounds: int, warmup: int = 1
+    variants: dict[str, Callable[[], object]],
+    device: torch.device,
+    rounds: int,
+    warmup: int = 1,
+    budget_seconds: float | None = None,
 ) -> dict[str, list[tuple[float, int]]]:
     """Each variant's (seconds, page faults) per round: all warmed up, then timed in turn (A B C A B C ...)
-    so that load from other tenants drifts over every variant alike."""
+    so that load from other tenants drifts over every variant alike. With ``budget_seconds``, a further
+    round (of at most ``rounds``) starts only while the timed rounds so far took less than that."""
     for _ in range(warmup):
         for fn in variants.values():
             fn()
     runs: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    spent = 0.0
     for _ in range(rounds):
+        if budget_seconds is not None and spent >= budget_seconds:
+            break
         for name, fn in variants.items():
             runs[name].append(timed(fn, device))
+            spent += runs[name][-1][0]
     return runs
 
 

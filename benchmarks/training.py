@@ -4,7 +4,7 @@ For each family of ``conf/model/``: its networks and item sizes from the model c
 embedded corpus (the data its smoke config, ``experiment=<family>_smoke``, trains on) fed again and again,
 so data loading is not timed. A family whose schedule has several stages (the denoiser's curriculum) is
 timed stage by stage (``only_stage``). One cycle = n_d batches of the stage (1:1 and 1:2 one batch,
-SpecGAN's 5:1 five); a warm-up cycle, then cycles until 8 are timed or 60 s have passed (at least 2). On the
+SpecGAN's 5:1 five); a warm-up cycle, then cycles until 8 are timed or 20 s have passed (at least 2). On the
 CPU a family's ``experiment=<family>_cpu_bench`` (when present) shrinks what a full-size step cannot do in
 seconds there; the JSON records the batch shape. D-skip thresholds are off, so every cycle does the same work.
 ``audio_seconds_per_second`` counts the training audio (waveform samples, or mel frames x hop) in seconds.
@@ -27,12 +27,12 @@ from hydra.utils import get_class
 from audiogan.commands.train import build_datamodule, build_task, compile_networks
 from audiogan.runs.layouts import family_task_classes
 from audiogan.runs.resolvers import compose_config
-from audiogan.tasks.schedule import Schedule
+from audiogan.tasks.base import build_schedule
 from audiogan.utils.config import to_dict
 from benchmarks.timing import bench_conditions, summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-MAX_CYCLES, MIN_CYCLES, TIME_BUDGET = 8, 2, 60.0
+MAX_CYCLES, MIN_CYCLES, TIME_BUDGET = 8, 2, 20.0
 
 
 def families() -> list[str]:
@@ -57,7 +57,7 @@ def stages_of(family: str) -> list[str | None]:
     """The stages timed apart: each stage of a curriculum (or warm-up + adversarial), else the whole task."""
     task = compose_config(CONF, [f"model={family}"]).model.task
     options_type = get_class(task._target_).stage_options
-    stages = Schedule(**to_dict(task.schedule), options_type=options_type).stages
+    stages = build_schedule(task.schedule, to_dict(task.optim), options_type).stages
     return [stage.name for stage in stages] if len(stages) > 1 else [None]
 
 
@@ -67,7 +67,7 @@ def _config(family: str, device: str, stage: str | None):
     if device == "cpu" and (CONF / "experiment" / f"{family}_cpu_bench.yaml").is_file():
         overrides.append(f"experiment={family}_cpu_bench")
     if stage:
-        overrides.append(f"model.task.schedule.only_stage={stage}")
+        overrides.append(f"++model.task.schedule.only_stage={stage}")
     return compose_config(CONF, overrides)
 
 

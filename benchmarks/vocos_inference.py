@@ -49,7 +49,7 @@ def official_vocos(task) -> torch.nn.Module:
 
 
 def bench(
-    device: str = "cpu", seconds: float = 10.0, rounds: int = 7, warmup: int = 1, threads: int = 2
+    device: str = "cpu", seconds: float = 10.0, rounds: int = 3, warmup: int = 1, threads: int = 2
 ) -> dict:
     """RTF (synthesis time / duration) of our Vocos, the official one and our HiFi-GAN V1 (batch 1)."""
     dev = torch.device(device)

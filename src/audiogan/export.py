@@ -28,7 +28,10 @@ class ExportSpec:
     """A module ready to export and how its one input and one output are named and shaped.
 
     ``dynamic_axes``: for the input and the output name, {axis: axis name} of the axes that may change
-    (batch, time); every other axis is fixed at the example's size.
+    (batch, time); every other axis is fixed at the example's size. ``torchscript_module``: where there is
+    one, the same computation reorganised for speed whose layout survives TorchScript (a vocoder's fast
+    inference path, :mod:`audiogan.inference.fast_path`: channels-last 2-D convolutions); TorchScript
+    traces it instead of ``module``. ONNX, which has no memory layouts, always exports ``module``.
     """
 
     module: nn.Module
@@ -36,6 +39,7 @@ class ExportSpec:
     input_name: str
     output_name: str
     dynamic_axes: dict[str, dict[int, str]]
+    torchscript_module: nn.Module | None = None
 
 
 def inference_copy(module: nn.Module) -> nn.Module:
@@ -67,9 +71,10 @@ class Denormalised(nn.Module):
 
 
 def export_torchscript(spec: ExportSpec, path: str | os.PathLike) -> Path:
-    """Trace ``spec.module`` on its example and save it atomically; traced sizes stay dynamic."""
+    """Trace ``spec.torchscript_module`` (else ``spec.module``) on its example and save it atomically; traced
+    sizes stay dynamic."""
     with torch.no_grad():
-        scripted = torch.jit.trace(spec.module, spec.example)
+        scripted = torch.jit.trace(spec.torchscript_module or spec.module, spec.example)
     path = Path(path)
     with atomic_write(path) as tmp:
         torch.jit.save(scripted, str(tmp))

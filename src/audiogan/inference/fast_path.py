@@ -10,16 +10,18 @@ PyTorch APIs only).
   ``conv1d`` for 32-64 channels over 44k-88k samples, about equal at 256-512 channels), and no layout
   reorder is needed between layers as long as every layer keeps it.
 
-The copy is built by swapping layers for their 2-D equivalents (:data:`FAST_LAYERS`: torch's 1-D
-convolutions and paddings here; a family registers its own layers with :func:`register_fast_layer`), the
-generator's own ``forward`` is left as it is: element-wise operations, sums and slices of the last axis
-mean the same on [B, C, 1, T]. Whether the result is right is checked, not assumed: the copy must give the
-plain copy's output (within ``FAST_TOLERANCE``) on a probe input, or the plain copy is used, with one log
-line saying why (Vocos, whose ConvNeXt blocks transpose their channels, is one such generator).
+The copy is built by swapping layers for their 2-D equivalents (:data:`FAST_LAYERS`: torch's 1-D convolutions
+and paddings; a family's own layer names its equivalent in the class attribute ``fast_inference_layer``,
+``"module:Class"``, imported only when a fast copy is made, so the speed code stays apart from the readable
+network), the generator's own ``forward`` is left as it is: element-wise operations, sums and slices of the
+last axis mean the same on [B, C, 1, T]. Whether the result is right is checked, not assumed: the copy must
+give the plain copy's output (within ``FAST_TOLERANCE``) on a probe input, or the plain copy is used, with one
+log line saying why.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 
@@ -98,16 +100,22 @@ FAST_LAYERS: dict[type[nn.Module], Callable[[nn.Module], nn.Module]] = {
 }
 
 
-def register_fast_layer(kind: type[nn.Module], equivalent: Callable[[nn.Module], nn.Module]) -> None:
-    """Have the fast path swap every ``kind`` layer (weight norm baked) for ``equivalent(layer)``, a module
-    computing the same on [B, C, 1, T] channels-last."""
-    FAST_LAYERS[kind] = equivalent
+def fast_equivalent(kind: type[nn.Module]) -> Callable[[nn.Module], nn.Module] | None:
+    """What makes a ``kind`` layer's equivalent on [B, C, 1, T] channels-last (called with the layer, weight
+    norm baked): from :data:`FAST_LAYERS`, else the class its ``fast_inference_layer`` names; else None."""
+    if kind in FAST_LAYERS:
+        return FAST_LAYERS[kind]
+    declared = getattr(kind, "fast_inference_layer", None)
+    if declared is None:
+        return None
+    module, name = declared.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _swap_layers(module: nn.Module) -> nn.Module:
-    """``module`` with every layer of a kind in :data:`FAST_LAYERS` swapped for its equivalent, in place."""
+    """``module`` with every layer that has a :func:`fast_equivalent` swapped for it, in place."""
     for name, child in module.named_children():
-        swap = FAST_LAYERS.get(type(child))
+        swap = fast_equivalent(type(child))
         setattr(module, name, swap(child) if swap else _swap_layers(child))
     return module
 
@@ -128,9 +136,9 @@ class ChannelsLastGenerator(nn.Module):
         return self.generator(channels_last_2d(mel.to(dtype))).squeeze(2).to(mel.dtype)
 
 
-def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 24) -> nn.Module:
-    """The fast inference copy of ``generator`` (log-mel [B, n_mels, frames] -> [B, 1, samples]), or its
-    plain inference copy, with one log line, where the fast one fails or differs by more than
+def fast_copy(generator: nn.Module, n_mels: int, probe_frames: int = 24) -> ChannelsLastGenerator | None:
+    """The fast inference copy of ``generator`` (log-mel [B, n_mels, frames] -> [B, 1, samples]), or None,
+    with one log line, where the swap fails or the copy differs from the plain copy by more than
     ``FAST_TOLERANCE`` on a random probe of ``probe_frames`` frames. ``generator`` itself is not changed."""
     copy = inference_copy(generator)
     probe = torch.randn(
@@ -138,7 +146,7 @@ def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 2
     ).to(next(copy.parameters()).device)
     with torch.inference_mode():
         expected = copy(probe)
-    try:  # the copy's layers are swapped in place: a generator the swap fails on gets a fresh plain copy
+    try:  # the copy's layers are swapped in place
         fast = ChannelsLastGenerator(_swap_layers(copy))
         got = fast(probe)
         difference = (got - expected).abs().max().item() if got.shape == expected.shape else float("inf")
@@ -150,4 +158,9 @@ def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 2
     log.info(
         "fast inference path not used for %s (%s): the plain generator runs", type(generator).__name__, reason
     )
-    return inference_copy(generator)
+    return None
+
+
+def fast_inference_copy(generator: nn.Module, n_mels: int, probe_frames: int = 24) -> nn.Module:
+    """:func:`fast_copy` of ``generator``, or its plain inference copy where there is none."""
+    return fast_copy(generator, n_mels, probe_frames) or inference_copy(generator)

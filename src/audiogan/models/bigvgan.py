@@ -143,6 +143,9 @@ class AntiAliasedActivation(nn.Module):
     activation's harmonics above the original Nyquist rate are filtered out instead of aliasing back (the
     12-tap filters are short: their transition bands are wide). [B, C, T] -> [B, C, T]."""
 
+    # its twin on the fast inference path (audiogan.inference.fast_path)
+    fast_inference_layer = "audiogan.models.bigvgan_fast:FastAntiAliasedActivation"
+
     def __init__(self, act: Snake, ratio: int = 2, kernel_size: int = 12):
         super().__init__()
         self.act = act

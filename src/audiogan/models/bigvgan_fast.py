@@ -9,7 +9,7 @@ Reorganised for the CPU, the same results to float rounding:
 * Snake's per-channel alpha and 1 / beta are computed once, and ``x + sin(alpha x)^2 / beta`` is one
   ``addcmul``.
 
-Importing this module registers the layer with the fast path (the BigVGAN task imports it)."""
+``AntiAliasedActivation.fast_inference_layer`` names this class; the fast path imports it from there."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiogan.inference.fast_path import as_2d_weight, register_fast_layer
+from audiogan.inference.fast_path import as_2d_weight
 from audiogan.models.bigvgan import AntiAliasedActivation
 
 
@@ -47,6 +47,3 @@ class FastAntiAliasedActivation(nn.Module):
         x = torch.addcmul(x, periodic, periodic * self.inv_beta)
         x = F.pad(x, self.down_pad, mode="replicate")
         return F.conv2d(x, self.down_taps, stride=(1, self.stride), groups=self.channels)
-
-
-register_fast_layer(AntiAliasedActivation, FastAntiAliasedActivation)

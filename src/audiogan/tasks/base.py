@@ -51,6 +51,15 @@ log = logging.getLogger(__name__)
 Logs = dict[str, torch.Tensor]
 
 
+def build_schedule(
+    schedule: Mapping[str, Any] | None, optim: Mapping[str, Any], options_type: type | None
+) -> Schedule:
+    """The task's :class:`Schedule` from its ``schedule`` and ``optim`` config nodes (a warm-up's learning
+    rates go back to the configured ones when it ends)."""
+    configured_lr = {name: optim[name].get("lr") for name in NETWORKS if name in optim}
+    return Schedule(**to_dict(schedule), options_type=options_type, optimizer_lr=configured_lr)
+
+
 class GANTask(ResumableState, EvaluationLoops, L.LightningModule):
     """Manual-optimization GAN base. Optimizer 0 is the generator's, optimizer 1 the discriminator's.
 
@@ -91,10 +100,7 @@ class GANTask(ResumableState, EvaluationLoops, L.LightningModule):
             self.optim_cfg.get("grad_clip") or {},
             {"generator": self.generator, "discriminator": self.discriminator},
         )
-        configured_lr = {name: self.optim_cfg[name].get("lr") for name in NETWORKS if name in self.optim_cfg}
-        self.schedule = Schedule(
-            **to_dict(schedule), options_type=self.stage_options, optimizer_lr=configured_lr
-        )
+        self.schedule = build_schedule(schedule, self.optim_cfg, self.stage_options)
         self.scheduler_cfg = to_dict(scheduler)
         self.samples_to_log = samples_to_log
         self.counters = Counters()

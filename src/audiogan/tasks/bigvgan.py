@@ -9,7 +9,6 @@ from typing import Any
 import torch
 
 from audiogan.losses.spectral import MultiScaleMelLoss
-from audiogan.models import bigvgan_fast  # noqa: F401  (registers its activation with the fast path)
 from audiogan.tasks.bigvgan_release import BigVGANRelease
 from audiogan.tasks.hifigan import HiFiGANTask
 from audiogan.utils.config import to_dict

@@ -28,7 +28,7 @@ from torch import nn
 from audiogan.audio.config import AudioConfig
 from audiogan.audio.features import GriffinLimVocoder, LogMelSpectrogram
 from audiogan.export import ExportSpec, inference_copy
-from audiogan.inference.fast_path import fast_inference_copy
+from audiogan.inference.fast_path import fast_copy, fast_inference_copy
 from audiogan.inference.long_inputs import ChunkedVocoder
 from audiogan.inference.vocoder import MelResynthesis, MelVocoder, VocoderModel
 from audiogan.metrics.vocoder import VocoderMetrics
@@ -193,11 +193,12 @@ class VocoderTask(GANTask, Resynthesizer, MelVocoding, Exportable, PythonAPI):
 
     def export_spec(self, frames: int = 32) -> ExportSpec:
         """The generator, log-mel [B, n_mels, frames] (this task's features) -> waveform [B, 1, samples] in
-        [-1, 1], for any batch size and length."""
+        [-1, 1], for any batch size and length; TorchScript on the fast inference path where it applies."""
         return ExportSpec(
             self.export_generator(),
             torch.randn(1, self.audio_config.n_mels, frames, device=self.device),
             input_name="log_mel",
             output_name="audio",
             dynamic_axes={"log_mel": {0: "batch", 2: "frames"}, "audio": {0: "batch", 2: "samples"}},
+            torchscript_module=fast_copy(self.generator, self.audio_config.n_mels),
         )

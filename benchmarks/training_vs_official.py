@@ -76,11 +76,21 @@ class ImportedOptimizerStates(L.Callback):
             optimizer.load_state_dict(state)
 
 
+def _effective_weight(conv: torch.nn.Module) -> torch.Tensor:
+    """A convolution's weight as its next forward uses it: the official code's hook weight norm sets
+    ``weight`` from ``weight_g`` and ``weight_v`` only during a forward, so after an optimizer step that
+    attribute is a step old."""
+    if hasattr(conv, "weight_g"):
+        v = conv.weight_v
+        return conv.weight_g * v / v.norm(dim=tuple(range(1, v.dim())), keepdim=True)
+    return conv.weight
+
+
 def _generator_weights(module: torch.nn.Module) -> torch.Tensor:
-    """The generator's effective weights (weight norm applied), flattened in a fixed order."""
+    """The generator's effective weights and biases, flattened in a fixed order."""
     with torch.no_grad():
         convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv1d | torch.nn.ConvTranspose1d)]
-        return torch.cat([w.detach().flatten().double() for m in convs for w in (m.weight, m.bias)])
+        return torch.cat([w.flatten().double() for m in convs for w in (_effective_weight(m), m.bias)])
 
 
 def bench(

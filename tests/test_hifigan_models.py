@@ -3,6 +3,7 @@ outputs."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -10,8 +11,13 @@ import torch
 from conftest import compose, on_meta
 from hydra.utils import instantiate
 
-from audiogan.models.hifigan import HiFiGANGenerator, MultiPeriodDiscriminator, MultiScaleDiscriminator
-from audiogan.models.layers import remove_weight_norm
+from audiogan.models.hifigan import (
+    HiFiGANDiscriminator,
+    HiFiGANGenerator,
+    MultiPeriodDiscriminator,
+    MultiScaleDiscriminator,
+)
+from audiogan.models.layers import joint_pass, remove_weight_norm
 
 
 def _params(module: torch.nn.Module) -> int:
@@ -74,3 +80,27 @@ def test_scale_discriminators_pool_the_audio_and_only_the_first_is_spectrally_no
     assert [maps[-1].shape for maps in outputs] == [(2, 1, 256), (2, 1, 129), (2, 1, 65)]
     norms = [{type(p).__name__ for p in branch.convs[0].parametrizations.weight} for branch in msd.branches]
     assert norms == [{"_SpectralNorm"}, {"_WeightNorm"}, {"_WeightNorm"}]
+
+
+def test_the_official_two_passes_equal_one_pass_over_the_stateless_parts():
+    """With the hook spectral norm (one power iteration per training forward) the pair pass gives what a
+    pass over real then a pass over fake give, and leaves the spectral norm's vectors where they do."""
+    torch.manual_seed(0)
+    layers = [[8, 15, 1, 1], [16, 41, 4, 4], [16, 5, 1, 1]]
+    two_passes = HiFiGANDiscriminator(
+        MultiPeriodDiscriminator(periods=(2, 3), channels=(4, 8)),
+        MultiScaleDiscriminator(layers, num_scales=2, spectral_norm="hook"),
+        separate_passes=True,
+    ).train()
+    pair_pass = copy.deepcopy(two_passes)
+    real, fake = torch.randn(2, 1, 900), torch.randn(2, 1, 900)
+    expected = (two_passes(real), two_passes(fake))
+    got = joint_pass(pair_pass, real, fake)
+    for side_expected, side_got in zip(expected, got, strict=True):
+        for branch_expected, branch_got in zip(side_expected, side_got, strict=True):
+            for a, b in zip(branch_expected, branch_got, strict=True):
+                torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-5)
+    vectors = {k: v for k, v in two_passes.state_dict().items() if k.endswith(("weight_u", "weight_v"))}
+    assert vectors
+    for key, vector in vectors.items():
+        torch.testing.assert_close(pair_pass.state_dict()[key], vector, atol=1e-6, rtol=0)

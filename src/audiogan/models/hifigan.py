@@ -17,7 +17,14 @@ from torch import nn
 from torch.nn.utils import spectral_norm as hook_spectral_norm
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from audiogan.models.layers import branch_mean, leaky_conv_stack, wn_conv1d, wn_conv_transpose1d
+from audiogan.models.layers import (
+    branch_mean,
+    joint_pass,
+    leaky_conv_stack,
+    split_pair,
+    wn_conv1d,
+    wn_conv_transpose1d,
+)
 
 
 def _same_padding(kernel_size: int, dilation: int = 1) -> int:
@@ -198,6 +205,8 @@ class ScaleDiscriminator(nn.Module):
             c_in = c_out
         self.convs = nn.ModuleList(convs)
         self.conv_post = wrap(nn.Conv1d(c_in, 1, 3, 1, padding=1))
+        # spectral norm's power iteration advances at every training forward: two passes differ from one
+        self.stateful = norm.startswith("spectral")
         if norm.startswith("spectral"):
             names = (
                 SPECTRAL_NORM_NAMES
@@ -244,14 +253,35 @@ class MultiScaleDiscriminator(nn.Module):
             outputs.append(branch(x))
         return outputs
 
+    def pair_pass(
+        self, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+        """(real outputs, fake outputs) scale by scale: a stateful scale (spectral norm) scores real, then
+        fake, as two whole passes would; the others score both in one pass (bigger convolutions run faster).
+        Each output equals that of a pass over real followed by a pass over fake."""
+        real_outputs, fake_outputs = [], []
+        for i, branch in enumerate(self.branches):
+            if i > 0:
+                real, fake = self.pool(real), self.pool(fake)
+            if branch.stateful:
+                real_outputs.append(branch(real))
+                fake_outputs.append(branch(fake))
+            else:
+                (real_branch,), (fake_branch,) = split_pair([branch(torch.cat([real, fake]))], real.shape[0])
+                real_outputs.append(real_branch)
+                fake_outputs.append(fake_branch)
+        return real_outputs, fake_outputs
+
 
 class HiFiGANDiscriminator(nn.Module):
     """MPD and MSD together: audio [B, 1, T] -> per sub-discriminator (periods first, then scales) the list
     of its feature maps, the last being its logits.
 
-    ``separate_passes``: score real and fake audio in two passes, as the official code does, rather than one
+    ``separate_passes``: score real and fake audio as the official code's two passes do, rather than in one
     joint pass (:func:`audiogan.models.layers.joint_pass`); with the hook spectral norm, whose power iteration
-    runs once per forward, this is what makes each step equal the official one.
+    runs once per forward, this is what makes each step equal the official one. Only the spectral-norm scale
+    needs it: the other sub-discriminators score real and fake in one pass all the same (:meth:`pair_pass`),
+    the same outputs from bigger, faster convolutions.
     """
 
     def __init__(self, mpd: nn.Module, msd: nn.Module, separate_passes: bool = False):
@@ -261,6 +291,17 @@ class HiFiGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
         return self.mpd(x) + self.msd(x)
+
+    def pair_pass(
+        self, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+        """(real branches, fake branches): one joint pass, or with ``separate_passes`` each
+        sub-discriminator's own pair pass (the stateless MPD jointly, the MSD scale by scale)."""
+        if not self.separate_passes:
+            return split_pair(self(torch.cat([real, fake])), real.shape[0])
+        mpd_real, mpd_fake = joint_pass(self.mpd, real, fake)
+        msd_real, msd_fake = joint_pass(self.msd, real, fake)
+        return mpd_real + msd_real, mpd_fake + msd_fake
 
     def matched_features(self, branches: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
         """What feature matching compares: every entry of every branch, logits included (as the official)."""

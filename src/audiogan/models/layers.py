@@ -90,10 +90,19 @@ def joint_pass(
     """A multi-branch discriminator's outputs (per branch: feature maps, then logits) for ``real`` and
     ``fake`` [B, ...], from one pass over both: bigger convolutions run faster, and a D with batch statistics
     normalises real and fake alike, so feature-matching terms see a level or spectral difference that
-    separate passes would normalise away. A discriminator whose ``separate_passes`` is true is run on real,
-    then fake, as two passes (one whose every forward changes its state, like hook spectral norm)."""
+    separate passes would normalise away. A discriminator with a ``pair_pass(real, fake)`` method scores the
+    pair itself (some of its parts must see real and fake apart); one whose ``separate_passes`` is true is
+    run on real, then fake, as two passes (one whose every forward changes its state, like hook spectral
+    norm)."""
+    if hasattr(discriminator, "pair_pass"):
+        return discriminator.pair_pass(real, fake)
     if getattr(discriminator, "separate_passes", False):
         return discriminator(real), discriminator(fake)
-    n = real.shape[0]
-    both = discriminator(torch.cat([real, fake]))
-    return [[f[:n] for f in branch] for branch in both], [[f[n:] for f in branch] for branch in both]
+    return split_pair(discriminator(torch.cat([real, fake])), real.shape[0])
+
+
+def split_pair(
+    branches: list[list[torch.Tensor]], n: int
+) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    """Outputs of one pass over ``torch.cat([real, fake])`` (``n`` real items first) as (real, fake)."""
+    return [[f[:n] for f in branch] for branch in branches], [[f[n:] for f in branch] for branch in branches]

@@ -119,6 +119,24 @@ class CycleTimer(L.Callback):
             trainer.should_stop = True
 
 
+def timing_trainer(device: str, precision: str, callbacks: list[L.Callback]) -> L.Trainer:
+    """A Lightning trainer that trains one epoch of the loader it is given and does nothing else: no logger,
+    checkpoints, progress bar, summary or validation."""
+    return L.Trainer(
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
+
+
 def bench_training(
     family: str = "melgan",
     device: str = "cpu",
@@ -141,19 +159,7 @@ def bench_training(
         if compile:
             compile_networks(task, {"backend": "inductor"})
         timer = CycleTimer(cycle, warmup_cycles=1)
-        trainer = L.Trainer(
-            accelerator=device,
-            devices=1,
-            precision=precision,
-            max_epochs=1,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            callbacks=[timer],
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-        )
+        trainer = timing_trainer(device, precision, [timer])
         trainer.fit(task, datamodule=datamodule)
     timed = timer.times[cycle:]
     per_cycle = [sum(timed[i : i + cycle]) for i in range(0, len(timed) - cycle + 1, cycle)]

@@ -31,7 +31,7 @@ from audiogan.runs.checkpoints import load_task
 from audiogan.runs.imports import import_release
 from benchmarks.equivalence import OfficialHiFiGAN, official_code
 from benchmarks.timing import bench_conditions, summary
-from benchmarks.training import RepeatedBatch
+from benchmarks.training import RepeatedBatch, timing_trainer
 
 SEGMENT = 8192
 BATCH = {"cpu": 2, "cuda": 16}
@@ -135,19 +135,7 @@ def bench(
                 official.step(audio)
 
         timer = OfficialStepBetween(official_step)
-        trainer = L.Trainer(
-            accelerator=device,
-            devices=1,
-            precision=precision,
-            max_epochs=1,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            callbacks=[ImportedOptimizerStates(optimizer_states), timer],
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-        )
+        trainer = timing_trainer(device, precision, [ImportedOptimizerStates(optimizer_states), timer])
         trainer.fit(task, train_dataloaders=RepeatedBatch({"audio": audio}, warmup + rounds))
         update = _generator_weights(official.generator) - start_weights
         difference = _generator_weights(task.generator) - _generator_weights(official.generator)

@@ -163,6 +163,18 @@ class OfficialHiFiGAN:
         for optimizer in (self.optim_g, self.optim_d):
             torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.h.lr_decay, last_epoch=last_epoch)
 
+    def to(self, device: torch.device) -> OfficialHiFiGAN:
+        """Networks and optimizer moments on ``device`` (the step counters stay on the CPU, where the
+        non-capturable AdamW keeps them)."""
+        for network in (self.generator, self.mpd, self.msd):
+            network.to(device)
+        for optimizer in (self.optim_g, self.optim_d):
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    if key != "step" and torch.is_tensor(value):
+                        state[key] = value.to(device)
+        return self
+
     def mel(self, y: torch.Tensor, fmax) -> torch.Tensor:
         h = self.h
         return self.meldataset.mel_spectrogram(

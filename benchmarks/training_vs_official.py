@@ -120,8 +120,7 @@ def bench(
         checkpoint = import_release(official.save(Path(tmp), 1), Path(tmp) / "ours.ckpt")
         task = load_task(checkpoint)
         optimizer_states = torch.load(checkpoint, weights_only=True)["optimizer_states"]
-        for network in (official.generator, official.mpd, official.msd):
-            network.to(dev)
+        official.to(dev)
         audio = audio.to(dev)
         start_weights = _generator_weights(official.generator)
         autocast = (

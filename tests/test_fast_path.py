@@ -48,8 +48,8 @@ def test_the_fast_copy_gives_the_plain_copys_audio(family):
     assert (got - expected).abs().max() <= FAST_TOLERANCE
 
 
-@pytest.mark.slow  # traces and reloads a generator per family
-@pytest.mark.parametrize("family", sorted(FAST))
+@pytest.mark.slow  # traces and reloads a generator
+@pytest.mark.parametrize("family", ["melgan", "bigvgan"])  # torch's 1-D layers; a family's declared twin
 def test_torchscript_export_traces_the_fast_path_and_keeps_its_layout(family, tmp_path):
     task = _vocoder(family)
     spec = task.export_spec()

@@ -10,11 +10,12 @@ all: a bound of 0.8 x the official time means no code reaches 0.67 x.
 from __future__ import annotations
 
 import functools
-import time
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.timing import round_robin
 
 
 def forward_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
@@ -32,13 +33,9 @@ def flops_per_frame(module: torch.nn.Module, n_mels: int, device: torch.device) 
 
 
 def _best_seconds(fn, repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    """The fastest of ``repeats`` timed calls of ``fn`` after one warm-up call."""
+    runs = round_robin({"fn": fn}, torch.device("cpu"), repeats)
+    return min(seconds for seconds, _ in runs["fn"])
 
 
 @functools.cache
